@@ -1,0 +1,3 @@
+"""Test fixtures shared by the whole suite."""
+
+pytest_plugins = ["tests.fixtures.paper"]
