@@ -1,3 +1,7 @@
-"""Test fixtures shared by the whole suite."""
+"""Test fixtures shared by the whole suite (each plugin module holds one concern)."""
 
-pytest_plugins = ["tests.fixtures.paper"]
+pytest_plugins = [
+    "tests.fixtures.database",
+    "tests.fixtures.app",
+    "tests.fixtures.paper",
+]

@@ -1,0 +1,19 @@
+FROM python:3.11-slim-bookworm
+
+# bubblewrap is the bot sandbox; without it real-money networks refuse to run bots.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends bubblewrap \
+    && rm -rf /var/lib/apt/lists/*
+
+RUN useradd --create-home --uid 10001 hyperdesk
+WORKDIR /app
+COPY pyproject.toml README.md main.py ./
+COPY hyperdesk ./hyperdesk
+COPY frontend ./frontend
+RUN pip install --no-cache-dir -e .
+
+USER hyperdesk
+ENV HYPERDESK_HOST=0.0.0.0 \
+    HYPERDESK_DATA_DIR=/home/hyperdesk/data
+EXPOSE 8000
+CMD ["python", "main.py"]

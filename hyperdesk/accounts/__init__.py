@@ -1,0 +1,1 @@
+"""People: registration, passwords, tokens, login throttling."""

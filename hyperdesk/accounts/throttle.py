@@ -1,0 +1,70 @@
+"""Login throttling per client IP and per account, with a growing delay after repeated failures."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+from hyperdesk.errors import TooManyRequests
+
+
+class LoginThrottle:
+    """Counts failed logins in a sliding window; past the limit, refuses until the window clears.
+
+    Failures are keyed both by IP (one address guessing many accounts) and by username (many
+    addresses guessing one account). The lock-out grows with the number of failures, so a patient
+    attacker gets fewer guesses per hour the longer they keep trying.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_failures: int,
+        window_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._max = max_failures
+        self._window = window_seconds
+        self._clock = clock
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, ip: str, username: str) -> None:
+        with self._lock:
+            now = self._clock()
+            for key in (f"ip:{ip}", f"user:{username.lower()}"):
+                retry_after = self._retry_after(key, now)
+                if retry_after > 0:
+                    raise TooManyRequests(
+                        "Too many failed logins. Try again later.",
+                        retry_after=retry_after,
+                        code="LOGIN_THROTTLED",
+                    )
+
+    def record_failure(self, ip: str, username: str) -> None:
+        with self._lock:
+            now = self._clock()
+            for key in (f"ip:{ip}", f"user:{username.lower()}"):
+                self._failures.setdefault(key, deque()).append(now)
+
+    def record_success(self, ip: str, username: str) -> None:
+        with self._lock:
+            self._failures.pop(f"user:{username.lower()}", None)
+
+    def _retry_after(self, key: str, now: float) -> int:
+        failures = self._failures.get(key)
+        if not failures:
+            return 0
+        # Each full multiple of the limit doubles how long old failures keep counting.
+        excess = len(failures) // self._max
+        horizon = self._window * (2 ** max(excess - 1, 0))
+        while failures and now - failures[0] > horizon:
+            failures.popleft()
+        if not failures:
+            del self._failures[key]
+            return 0
+        if len(failures) < self._max:
+            return 0
+        return max(1, int(failures[0] + horizon - now) + 1)

@@ -1,0 +1,70 @@
+"""The `hyperdesk` command: serve the app, upgrade the database, rotate the wallet master key."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+from hyperdesk.errors import ConfigurationError
+from hyperdesk.settings import Settings
+
+
+def serve(settings: Settings) -> int:
+    import uvicorn
+
+    from hyperdesk.http.app import create_app
+    from hyperdesk.runtime import Runtime
+
+    runtime = Runtime(settings)
+    try:
+        services = runtime.start()
+    except ConfigurationError as exc:
+        runtime.stop()
+        print(f"hyperdesk: cannot start: {exc}", file=sys.stderr)
+        return 2
+    # uvicorn captures SIGINT/SIGTERM while serving and re-raises them once it has shut down;
+    # turning SIGTERM into SystemExit then lets the `finally` below stop everything else cleanly.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        app = create_app(services)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", workers=None)
+    finally:
+        runtime.stop()
+    return 0
+
+
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
+def migrate(settings: Settings) -> int:
+    from hyperdesk.persistence.database import make_engine
+    from hyperdesk.persistence.migrate import upgrade_to_head
+
+    engine = make_engine(settings.resolved_database_url)
+    upgrade_to_head(engine)
+    engine.dispose()
+    print("database is at the latest schema")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hyperdesk", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the server (the default)")
+    commands.add_parser("migrate", help="upgrade the database schema to the latest version")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = Settings()
+    if args.command == "migrate":
+        return migrate(settings)
+    return serve(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

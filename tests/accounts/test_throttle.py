@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+
+from hyperdesk.accounts.throttle import LoginThrottle
+from hyperdesk.errors import TooManyRequests
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_failures_past_the_limit_lock_the_account_until_the_window_passes():
+    clock = FakeClock()
+    throttle = LoginThrottle(max_failures=3, window_seconds=60, clock=clock)
+    for _ in range(3):
+        throttle.check("1.1.1.1", "alice")
+        throttle.record_failure("1.1.1.1", "alice")
+    with pytest.raises(TooManyRequests) as refused:
+        throttle.check("2.2.2.2", "alice")  # another address, same account
+    assert refused.value.retry_after > 0
+    clock.now += 61
+    throttle.check("2.2.2.2", "alice")
+
+
+def test_one_address_guessing_many_accounts_is_stopped():
+    throttle = LoginThrottle(max_failures=3, window_seconds=60, clock=FakeClock())
+    for name in ("a", "b", "c"):
+        throttle.record_failure("9.9.9.9", name)
+    with pytest.raises(TooManyRequests):
+        throttle.check("9.9.9.9", "d")
+
+
+def test_the_lockout_grows_with_persistent_failures():
+    clock = FakeClock()
+    throttle = LoginThrottle(max_failures=2, window_seconds=10, clock=clock)
+    for _ in range(6):
+        throttle.record_failure("1.1.1.1", "alice")
+    clock.now += 11  # past one window, but six failures triple the limit: still locked
+    with pytest.raises(TooManyRequests):
+        throttle.check("3.3.3.3", "alice")
+
+
+def test_success_clears_the_account_counter():
+    throttle = LoginThrottle(max_failures=2, window_seconds=60, clock=FakeClock())
+    throttle.record_failure("1.1.1.1", "alice")
+    throttle.record_success("1.1.1.1", "alice")
+    throttle.record_failure("5.5.5.5", "alice")
+    throttle.check("6.6.6.6", "alice")
