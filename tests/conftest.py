@@ -2,6 +2,6 @@
 
 pytest_plugins = [
     "tests.fixtures.database",
-    "tests.fixtures.app",
     "tests.fixtures.paper",
+    "tests.fixtures.app",
 ]

@@ -1,0 +1,607 @@
+"""Execution of ``/exchange`` actions on the engine, with Hyperliquid's response shapes.
+
+Signatures and nonces were checked by the server; here we only decide what the action does. A
+rejected action (``{"status": "err", ...}``) changes nothing: every handler validates before it
+mutates. Per-order errors inside ``statuses`` reject only that order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable
+from decimal import Decimal
+
+from hyperdesk.paper.accounts import ZERO, Account, Agent, LeverageSetting
+from hyperdesk.paper.engine import (
+    HYPE_WEI,
+    MISSING_ORDER,
+    ActionFormatError,
+    Engine,
+    OrderRejected,
+    _require,
+)
+from hyperdesk.paper.numbers import USD_QUANTUM, parse_decimal
+from hyperdesk.paper.staking import Delegator, StakingError
+from hyperdesk.paper.vaults import VaultError
+
+AGENT_FORBIDDEN = frozenset(
+    {
+        "usdSend",
+        "usdClassTransfer",
+        "withdraw3",
+        "spotSend",
+        "sendAsset",
+        "vaultTransfer",
+        "tokenDelegate",
+        "cDeposit",
+        "cWithdraw",
+        "approveAgent",
+        "approveBuilderFee",
+        "subAccountTransfer",
+        "subAccountSpotTransfer",
+        "createSubAccount",
+        "convertToMultiSigUser",
+    }
+)
+"""Agents may trade but not move funds (protocol §5.4; conservative for undocumented cases)."""
+
+WITHDRAW_FEE = Decimal(1)
+_VALID_UNTIL = re.compile(r"valid_until (\d+)")
+
+OK_DEFAULT = {"status": "ok", "response": {"type": "default"}}
+
+
+def err(message: str) -> dict:
+    return {"status": "err", "response": message}
+
+
+class ActionRejected(Exception):
+    """Whole-action rejection; ``str(exc)`` is the response text."""
+
+
+def execute(
+    engine: Engine, *, account: str, signer: str, action: dict, vault_address: str | None
+) -> dict:
+    """Run one authenticated action for ``account`` (see PaperExchange.execute)."""
+    account = account.lower()
+    signer = signer.lower()
+    kind = action.get("type") if isinstance(action, dict) else None
+    if not isinstance(kind, str):
+        return err("Failed to deserialize the JSON body into the target type: missing field `type`")
+    if signer != account and signer in engine.agents and kind in AGENT_FORBIDDEN:
+        return err(
+            f"Agent wallet {signer} is not allowed to perform {kind}; sign with the main wallet."
+        )
+    acting = account
+    if vault_address:
+        vault = engine.vaults.get(vault_address.lower())
+        if vault is None or vault.spec.leader.lower() != account:
+            return err(f"User {account} is not the leader of vault {vault_address.lower()}.")
+        acting = vault.address.lower()
+    handler = _HANDLERS.get(kind)
+    if handler is None:
+        return err(f"Unsupported action type on the paper exchange: {kind}")
+    acct = engine.account(acting, create=True)
+    assert acct is not None
+    now = engine.clock.now_ms()
+    try:
+        result = handler(engine, acct, action, now)
+    except ActionFormatError as exc:
+        return err(f"Failed to deserialize the JSON body into the target type: {exc}")
+    except (ActionRejected, VaultError, StakingError) as exc:
+        return err(str(exc))
+    acct.n_requests += 1
+    engine.flush_events()
+    return result
+
+
+# ---------------------------------------------------------------------- orders
+
+
+def _order_error(engine: Engine, exc: OrderRejected, asset: object) -> dict:
+    text = str(exc)
+    if engine.config.append_asset_to_order_errors and isinstance(asset, int):
+        text = f"{text} asset={asset}"
+    return {"error": text}
+
+
+def _place(  # type: ignore[no-untyped-def]
+    engine: Engine,
+    acct: Account,
+    raw: object,
+    now: int,
+    exclude_oid: int | None = None,
+    *,
+    is_child: bool = False,
+):
+    """Validate one order wire; return (OrderRequest, None) or (None, error status)."""
+    asset = raw.get("a") if isinstance(raw, dict) else None
+    try:
+        req = engine.parse_order(raw)
+        # A normalTpsl child reduces the position its parent is about to open.
+        engine.validate(acct.address, req, exclude_oid=exclude_oid, check_reduce_only=not is_child)
+    except OrderRejected as exc:
+        return None, _order_error(engine, exc, asset)
+    return req, None
+
+
+def _run(engine: Engine, acct: Account, req, now: int) -> dict:  # type: ignore[no-untyped-def]
+    order = engine.new_order(acct.address, req, now)
+    try:
+        return engine.submit(order, now)
+    except OrderRejected as exc:
+        return _order_error(engine, exc, req.instrument.asset)
+
+
+def _order(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    orders = _require(action, "orders")
+    grouping = action.get("grouping", "na")
+    if not isinstance(orders, list):
+        raise ActionFormatError("`orders` must be a list")
+    if not orders:
+        raise ActionRejected("Order batch is empty.")
+    # Parse every order first: a malformed one fails the whole action before anything happens.
+    for raw in orders:
+        with contextlib.suppress(OrderRejected):
+            engine.parse_order(raw)
+    statuses: list = []
+    parent = None
+    parent_status = None
+    for index, raw in enumerate(orders):
+        is_child = grouping == "normalTpsl" and index > 0 and parent is not None
+        req, error = _place(engine, acct, raw, now, is_child=is_child)
+        if error is not None:
+            statuses.append(error)
+            continue
+        assert req is not None
+        if (
+            grouping == "normalTpsl"
+            and index > 0
+            and req.trigger is not None
+            and parent is not None
+        ):
+            child = engine.new_order(acct.address, req, now)
+            child.parent_oid = parent.oid
+            parent.children.append(child.oid)
+            if parent.status == "filled":
+                engine._rest_open(child, now, in_book=False)
+                statuses.append("waitingForTrigger")
+            elif parent.status == "open":
+                child.status = "waitingForFill"
+                engine.waiting_children.setdefault(parent.oid, []).append(child)
+                statuses.append("waitingForFill")
+            else:
+                child.status = "canceled"
+                statuses.append({"error": "Parent order did not fill; TP/SL canceled."})
+            continue
+        if grouping == "positionTpsl" and req.trigger is not None:
+            status = _run(engine, acct, req, now)
+            order = engine.orders.get(engine.next_oid - 1)
+            if order is not None:
+                order.is_position_tpsl = True
+            statuses.append(status)
+            continue
+        status = _run(engine, acct, req, now)
+        statuses.append(status)
+        if index == 0 and grouping == "normalTpsl":
+            parent = engine.orders.get(engine.next_oid - 1)
+            parent_status = status
+    del parent_status
+    return {"status": "ok", "response": {"type": "order", "data": {"statuses": statuses}}}
+
+
+def _cancel(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    cancels = _require(action, "cancels")
+    if not isinstance(cancels, list):
+        raise ActionFormatError("`cancels` must be a list")
+    statuses: list = []
+    for item in cancels:
+        asset = _require(item, "a")
+        oid = _require(item, "o")
+        order = engine.find_order(acct.address, oid) if isinstance(oid, int) else None
+        if order is not None and order.asset == asset and engine.cancel(acct.address, order, now):
+            statuses.append("success")
+        else:
+            statuses.append(_missing(engine, asset))
+    return {"status": "ok", "response": {"type": "cancel", "data": {"statuses": statuses}}}
+
+
+def _missing(engine: Engine, asset: object) -> dict:
+    return _order_error(engine, OrderRejected(MISSING_ORDER), asset)
+
+
+def _cancel_by_cloid(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    cancels = _require(action, "cancels")
+    if not isinstance(cancels, list):
+        raise ActionFormatError("`cancels` must be a list")
+    statuses: list = []
+    for item in cancels:
+        asset = _require(item, "asset")
+        cloid = _require(item, "cloid")
+        order = engine.find_order(acct.address, cloid) if isinstance(cloid, str) else None
+        if order is not None and order.asset == asset and engine.cancel(acct.address, order, now):
+            statuses.append("success")
+        else:
+            statuses.append(_missing(engine, asset))
+    return {"status": "ok", "response": {"type": "cancel", "data": {"statuses": statuses}}}
+
+
+def _modify_one(engine: Engine, acct: Account, ref: object, raw: object, now: int) -> dict:
+    old = engine.find_order(acct.address, ref)
+    asset = raw.get("a") if isinstance(raw, dict) else None
+    if old is None or old.oid not in engine.open_orders.get(acct.address, {}):
+        engine.parse_order(raw)  # format errors still fail the action
+        return _order_error(engine, OrderRejected("Cannot modify canceled or filled order"), asset)
+    req, error = _place(engine, acct, raw, now, exclude_oid=old.oid)
+    if error is not None:
+        return error
+    engine.cancel(acct.address, old, now)
+    return _run(engine, acct, req, now)
+
+
+def _batch_modify(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    modifies = _require(action, "modifies")
+    if not isinstance(modifies, list):
+        raise ActionFormatError("`modifies` must be a list")
+    for m in modifies:
+        _require(m, "oid")
+        with contextlib.suppress(OrderRejected):
+            engine.parse_order(_require(m, "order"))
+    statuses = [
+        _modify_one(engine, acct, _require(m, "oid"), _require(m, "order"), now) for m in modifies
+    ]
+    return {"status": "ok", "response": {"type": "order", "data": {"statuses": statuses}}}
+
+
+def _modify(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    status = _modify_one(engine, acct, _require(action, "oid"), _require(action, "order"), now)
+    if "error" in status:
+        raise ActionRejected(status["error"])
+    return OK_DEFAULT
+
+
+def _schedule_cancel(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    when = action.get("time")
+    if when is None:
+        acct.scheduled_cancel_ms = None
+        return OK_DEFAULT
+    if not isinstance(when, int) or isinstance(when, bool):
+        raise ActionFormatError("`time` must be an integer")
+    if when < now + engine.config.schedule_cancel_min_delay_ms:
+        raise ActionRejected("Scheduled cancel time must be at least 5 seconds in the future.")
+    day = now // 86_400_000
+    if acct.scheduled_cancel_triggers.get(day, 0) >= engine.config.schedule_cancel_max_per_day:
+        raise ActionRejected("Too many scheduled cancel triggers today.")
+    acct.scheduled_cancel_ms = when
+    return OK_DEFAULT
+
+
+# ---------------------------------------------------------------------- margin
+
+
+def _perp(engine: Engine, asset: object):  # type: ignore[no-untyped-def]
+    inst = engine.instruments.by_asset(asset)
+    if inst is None or inst.is_spot:
+        raise ActionRejected(f"Invalid asset: {asset}")
+    return inst
+
+
+def _update_leverage(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    inst = _perp(engine, _require(action, "asset"))
+    is_cross = _require(action, "isCross")
+    leverage = _require(action, "leverage")
+    if (
+        not isinstance(is_cross, bool)
+        or not isinstance(leverage, int)
+        or isinstance(leverage, bool)
+    ):
+        raise ActionFormatError("`isCross` must be a boolean and `leverage` an integer")
+    if leverage < 1 or leverage > inst.max_leverage:
+        raise ActionRejected(
+            f"Invalid leverage value. Max leverage for {inst.coin} is {inst.max_leverage}."
+        )
+    pos = acct.positions.get(inst.coin)
+    current = engine.summary(acct)
+    if pos is not None:
+        old = acct.leverage.get(inst.coin)
+        old_cross = old.is_cross if old else True
+        if old_cross != is_cross:
+            raise ActionRejected("Cannot switch leverage type with an open position.")
+        if is_cross:
+            extra = abs(pos.szi) * engine.mark(inst.coin) / leverage - next(
+                v.margin_used for v in current.views if v.position is pos
+            )
+            if extra > current.cross_account_value - current.cross_margin_used:
+                raise ActionRejected("Insufficient margin to update leverage.")
+    acct.leverage[inst.coin] = LeverageSetting(is_cross, leverage)
+    return OK_DEFAULT
+
+
+def _update_isolated_margin(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    inst = _perp(engine, _require(action, "asset"))
+    ntli = _require(action, "ntli")
+    if not isinstance(ntli, int) or isinstance(ntli, bool):
+        raise ActionFormatError("`ntli` must be an integer")
+    amount = Decimal(ntli) * USD_QUANTUM
+    pos = acct.positions.get(inst.coin)
+    setting = acct.leverage.get(inst.coin)
+    if pos is None or setting is None or setting.is_cross:
+        raise ActionRejected("Cannot update margin: no isolated position for this asset.")
+    if amount > 0:
+        if amount > engine.summary(acct).transferable:
+            raise ActionRejected("Insufficient balance to add isolated margin.")
+    else:
+        mark = engine.mark(inst.coin)
+        needed = abs(pos.szi) * mark / setting.value
+        remaining = pos.isolated_margin + amount + pos.szi * (mark - pos.entry_px)
+        if remaining < max(needed, abs(pos.szi) * mark / 10):
+            raise ActionRejected("Insufficient isolated margin to remove.")
+    pos.isolated_margin += amount
+    acct.usdc -= amount
+    return OK_DEFAULT
+
+
+# ---------------------------------------------------------------------- transfers
+
+
+def _amount(raw: object) -> Decimal:
+    try:
+        value = parse_decimal(raw)
+    except ValueError as exc:
+        raise ActionFormatError("`amount` must be a decimal string") from exc
+    if value <= 0:
+        raise ActionRejected("Invalid amount.")
+    return value
+
+
+def _usd_send(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    destination = _require(action, "destination")
+    amount = _amount(_require(action, "amount"))
+    if not isinstance(destination, str):
+        raise ActionFormatError("`destination` must be an address")
+    if amount > engine.summary(acct).transferable:
+        raise ActionRejected("Insufficient balance for token transfer.")
+    target = engine.account(destination, create=True)
+    assert target is not None
+    acct.usdc -= amount
+    target.usdc += amount
+    return OK_DEFAULT
+
+
+def _withdraw(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    amount = _amount(_require(action, "amount"))
+    if amount <= WITHDRAW_FEE:
+        raise ActionRejected("Withdrawal amount must exceed the 1 USDC fee.")
+    if amount > engine.summary(acct).transferable:
+        raise ActionRejected("Insufficient balance for withdrawal.")
+    acct.usdc -= amount
+    return OK_DEFAULT
+
+
+def _usd_class_transfer(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    raw = _require(action, "amount")
+    to_perp = _require(action, "toPerp")
+    if not isinstance(to_perp, bool) or not isinstance(raw, str):
+        raise ActionFormatError("bad usdClassTransfer")
+    if " subaccount:" in raw:
+        raise ActionRejected("Sub-accounts are not supported by the paper exchange.")
+    amount = _amount(raw)
+    usdc = 0
+    if to_perp:
+        available = acct.spot.get(usdc, ZERO) - engine.spot_hold(acct.address).get(usdc, ZERO)
+        if amount > available:
+            raise ActionRejected("Insufficient balance for token transfer.")
+        acct.spot[usdc] = acct.spot.get(usdc, ZERO) - amount
+        acct.usdc += amount
+    else:
+        if amount > engine.summary(acct).transferable:
+            raise ActionRejected("Insufficient balance for token transfer.")
+        acct.usdc -= amount
+        acct.spot[usdc] = acct.spot.get(usdc, ZERO) + amount
+    return OK_DEFAULT
+
+
+def _spot_send(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    destination = _require(action, "destination")
+    token = _require(action, "token")
+    amount = _amount(_require(action, "amount"))
+    if not isinstance(destination, str) or not isinstance(token, str):
+        raise ActionFormatError("bad spotSend")
+    name, _, token_id = token.partition(":")
+    spec = next(
+        (t for t in engine.config.spot_tokens if t.name == name and t.token_id == token_id), None
+    )
+    if spec is None:
+        raise ActionRejected(f"Unknown token {token}.")
+    available = acct.spot.get(spec.index, ZERO) - engine.spot_hold(acct.address).get(
+        spec.index, ZERO
+    )
+    if amount > available:
+        raise ActionRejected("Insufficient balance for token transfer.")
+    target = engine.account(destination, create=True)
+    assert target is not None
+    acct.spot[spec.index] = acct.spot.get(spec.index, ZERO) - amount
+    target.spot[spec.index] = target.spot.get(spec.index, ZERO) + amount
+    return OK_DEFAULT
+
+
+def _vault_transfer(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    address = _require(action, "vaultAddress")
+    is_deposit = _require(action, "isDeposit")
+    usd = _require(action, "usd")
+    if not isinstance(address, str) or not isinstance(is_deposit, bool):
+        raise ActionFormatError("bad vaultTransfer")
+    if not isinstance(usd, int) or isinstance(usd, bool):
+        raise ActionFormatError("`usd` must be an integer (micro-USD)")
+    vault = engine.vaults.get(address.lower())
+    if vault is None:
+        raise ActionRejected(f"Vault {address.lower()} does not exist.")
+    amount = Decimal(usd) * USD_QUANTUM
+    if amount <= 0:
+        raise ActionRejected("Invalid amount.")
+    if is_deposit:
+        if not vault.spec.allow_deposits:
+            raise ActionRejected("Vault does not allow deposits.")
+        if amount < engine.config.vault_min_deposit:
+            raise ActionRejected(
+                f"Vault deposit must be at least {engine.config.vault_min_deposit} USDC."
+            )
+        if amount > engine.summary(acct).transferable:
+            raise ActionRejected("Insufficient balance for vault deposit.")
+        acct.usdc -= amount
+        vault.deposit(acct.address, amount, now, engine.config.vault_lockup_s)
+    else:
+        received = vault.withdraw(
+            acct.address, amount, now, engine.config.vault_leader_profit_share
+        )
+        acct.usdc += received
+    return OK_DEFAULT
+
+
+# ---------------------------------------------------------------------- agents & staking
+
+
+def _approve_agent(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    address = _require(action, "agentAddress")
+    name = action.get("agentName") or ""
+    if not isinstance(address, str) or not isinstance(name, str):
+        raise ActionFormatError("bad approveAgent")
+    address = address.lower()
+    if address == acct.address or address in engine.accounts:
+        raise ActionRejected("Cannot approve an existing user as an agent.")
+    match = _VALID_UNTIL.search(name)
+    valid_until = int(match.group(1)) if match else None
+    clean_name = _VALID_UNTIL.sub("", name).strip()
+    existing = engine.agents.get(address)
+    if existing is not None and existing.master != acct.address:
+        raise ActionRejected("Agent address is already used by another user.")
+    mine = [a for a in engine.agents.values() if a.master == acct.address]
+    named = [a for a in mine if a.name]
+    if (
+        clean_name
+        and clean_name not in {a.name for a in named}
+        and len(named) >= engine.config.max_named_agents
+    ):
+        raise ActionRejected(f"Too many named agents (max {engine.config.max_named_agents}).")
+    for agent in mine:
+        if agent.name == clean_name:  # same name (or the unnamed slot) is replaced
+            del engine.agents[agent.address]
+    engine.agents[address] = Agent(address, acct.address, clean_name, valid_until)
+    return OK_DEFAULT
+
+
+def _wei(action: dict) -> int:
+    wei = _require(action, "wei")
+    if not isinstance(wei, int) or isinstance(wei, bool):
+        raise ActionFormatError("`wei` must be an integer")
+    if wei <= 0:
+        raise ActionRejected("Invalid amount.")
+    return wei
+
+
+def _delegator(engine: Engine, acct: Account) -> Delegator:
+    return engine.delegators.setdefault(acct.address, Delegator())
+
+
+def _c_deposit(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    wei = _wei(action)
+    hype = engine.hype_token()
+    if hype is None:
+        raise ActionRejected("No staking token configured.")
+    amount = Decimal(wei) / HYPE_WEI
+    available = acct.spot.get(hype, ZERO) - engine.spot_hold(acct.address).get(hype, ZERO)
+    if amount > available:
+        raise ActionRejected("Insufficient balance for staking deposit.")
+    acct.spot[hype] = acct.spot.get(hype, ZERO) - amount
+    delegator = _delegator(engine, acct)
+    delegator.deposit(wei)
+    delegator.history.append(
+        {"time": now, "hash": engine._new_hash(), "delta": {"cDeposit": {"amount": _hype(wei)}}}
+    )
+    return OK_DEFAULT
+
+
+def _c_withdraw(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    wei = _wei(action)
+    delegator = _delegator(engine, acct)
+    delegator.withdraw(
+        wei,
+        now,
+        engine.config.staking_withdrawal_delay_s * 1000,
+        engine.config.staking_max_pending_withdrawals,
+    )
+    delegator.history.append(
+        {
+            "time": now,
+            "hash": engine._new_hash(),
+            "delta": {"withdrawal": {"amount": _hype(wei), "phase": "initiated"}},
+        }
+    )
+    return OK_DEFAULT
+
+
+def _token_delegate(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    validator = _require(action, "validator")
+    is_undelegate = _require(action, "isUndelegate")
+    wei = _wei(action)
+    if not isinstance(validator, str) or not isinstance(is_undelegate, bool):
+        raise ActionFormatError("bad tokenDelegate")
+    validator = validator.lower()
+    if validator not in engine.validators:
+        raise ActionRejected(f"Unknown validator {validator}.")
+    delegator = _delegator(engine, acct)
+    if is_undelegate:
+        delegator.undelegate(validator, wei, now)
+    else:
+        if engine.validators[validator].is_jailed:
+            raise ActionRejected("Cannot delegate to a jailed validator.")
+        delegator.delegate(validator, wei, now, engine.config.staking_delegation_lockup_s * 1000)
+    delegator.history.append(
+        {
+            "time": now,
+            "hash": engine._new_hash(),
+            "delta": {
+                "delegate": {
+                    "validator": validator,
+                    "amount": _hype(wei),
+                    "isUndelegate": is_undelegate,
+                }
+            },
+        }
+    )
+    return OK_DEFAULT
+
+
+def _hype(wei: int) -> str:
+    from hyperdesk.paper.numbers import wire
+
+    return wire(Decimal(wei) / HYPE_WEI)
+
+
+def _noop(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    return OK_DEFAULT
+
+
+_HANDLERS: dict[str, Callable[[Engine, Account, dict, int], dict]] = {
+    "order": _order,
+    "cancel": _cancel,
+    "cancelByCloid": _cancel_by_cloid,
+    "batchModify": _batch_modify,
+    "modify": _modify,
+    "scheduleCancel": _schedule_cancel,
+    "updateLeverage": _update_leverage,
+    "updateIsolatedMargin": _update_isolated_margin,
+    "usdSend": _usd_send,
+    "withdraw3": _withdraw,
+    "usdClassTransfer": _usd_class_transfer,
+    "spotSend": _spot_send,
+    "vaultTransfer": _vault_transfer,
+    "approveAgent": _approve_agent,
+    "tokenDelegate": _token_delegate,
+    "cDeposit": _c_deposit,
+    "cWithdraw": _c_withdraw,
+    "noop": _noop,
+    "setReferrer": _noop,
+    "approveBuilderFee": _noop,
+}

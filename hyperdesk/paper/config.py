@@ -1,0 +1,240 @@
+"""Settings of the paper exchange: instruments, fees, lock-ups, limits.
+
+One frozen object, passed explicitly to the engine and the server. Values Hyperliquid does not
+document (see the protocol reference §14) are fields here so a test or an operator can change them;
+the defaults are our best guess and are listed in docs/paper-exchange.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class PerpSpec:
+    """A perpetual contract; its asset id is its position in ``PaperConfig.perps``."""
+
+    name: str
+    sz_decimals: int
+    max_leverage: int
+    initial_px: Decimal
+    annual_volatility: float
+    only_isolated: bool = False
+
+
+@dataclass(frozen=True)
+class SpotTokenSpec:
+    """A spot token; ``index`` is its token index in ``spotMeta.tokens``."""
+
+    name: str
+    index: int
+    sz_decimals: int
+    wei_decimals: int
+    token_id: str
+    full_name: str | None = None
+
+
+@dataclass(frozen=True)
+class SpotPairSpec:
+    """A spot pair; its asset id is ``10000 + index`` and its coin name is ``name``."""
+
+    name: str
+    index: int
+    base: int
+    quote: int
+    initial_px: Decimal
+    annual_volatility: float
+
+
+@dataclass(frozen=True)
+class VaultSpec:
+    """A paper vault whose equity follows a seeded random strategy."""
+
+    address: str
+    name: str
+    leader: str
+    description: str
+    initial_tvl: Decimal
+    annual_drift: float
+    annual_volatility: float
+    allow_deposits: bool = True
+    lockup_s: int | None = None
+    """Overrides ``PaperConfig.vault_lockup_s`` for this vault."""
+
+
+@dataclass(frozen=True)
+class ValidatorSpec:
+    """A staking validator shown by ``validatorSummaries``."""
+
+    address: str
+    signer: str
+    name: str
+    description: str
+    commission: Decimal
+    stake_wei: int
+    predicted_apr: Decimal
+    is_jailed: bool = False
+
+
+def _default_perps() -> tuple[PerpSpec, ...]:
+    return (
+        PerpSpec("BTC", 5, 40, Decimal("100000"), 0.55),
+        PerpSpec("ETH", 4, 25, Decimal("3500"), 0.70),
+        PerpSpec("SOL", 2, 20, Decimal("150"), 0.90),
+        PerpSpec("HYPE", 2, 10, Decimal("40"), 1.10),
+        PerpSpec("DOGE", 0, 10, Decimal("0.15"), 1.00),
+    )
+
+
+def _default_tokens() -> tuple[SpotTokenSpec, ...]:
+    return (
+        SpotTokenSpec("USDC", 0, 8, 8, "0x6d1e7cde53ba9467b783cb7c530ce054"),
+        SpotTokenSpec("PURR", 1, 0, 5, "0xc1fb593aeffbeb02f85e0308e9956a90", "Purr"),
+        SpotTokenSpec("HYPE", 2, 2, 8, "0x7317beb7cceed72ef0b346074cc8e7ab", "Hyperliquid"),
+    )
+
+
+def _default_pairs() -> tuple[SpotPairSpec, ...]:
+    return (
+        SpotPairSpec("PURR/USDC", 0, 1, 0, Decimal("0.2"), 1.2),
+        SpotPairSpec("@1", 1, 2, 0, Decimal("40"), 1.1),
+    )
+
+
+def _default_vaults() -> tuple[VaultSpec, ...]:
+    return (
+        VaultSpec(
+            "0xa15099a30bbf2e68942d6f4c43d70d04faeab0a0",
+            "Hyperliquidity Provider (HLP)",
+            "0x677d831aef5328190852e24f13c46cac05f984e7",
+            "Paper copy of the protocol vault: market making and liquidations.",
+            Decimal("250000000"),
+            0.15,
+            0.08,
+        ),
+        VaultSpec(
+            "0x1111111111111111111111111111111111111111",
+            "Paper Momentum",
+            "0x2222222222222222222222222222222222222222",
+            "Trend following on majors (simulated).",
+            Decimal("1500000"),
+            0.25,
+            0.45,
+        ),
+        VaultSpec(
+            "0x3333333333333333333333333333333333333333",
+            "Paper Basis",
+            "0x4444444444444444444444444444444444444444",
+            "Delta-neutral funding capture (simulated).",
+            Decimal("800000"),
+            0.10,
+            0.05,
+        ),
+    )
+
+
+def _default_validators() -> tuple[ValidatorSpec, ...]:
+    return (
+        ValidatorSpec(
+            "0x5ac99df645f3414876c816caa18b2d234024b487",
+            "0x5ac99df645f3414876c816caa18b2d234024b488",
+            "Paper Foundation 1",
+            "Simulated validator.",
+            Decimal("0.01"),
+            40_000_000 * 10**8,
+            Decimal("0.0237"),
+        ),
+        ValidatorSpec(
+            "0xa82fe73bbd768bdad07d0f6b2c2dc1a6ffbd2bd4",
+            "0xa82fe73bbd768bdad07d0f6b2c2dc1a6ffbd2bd5",
+            "Paper Staking Co",
+            "Simulated validator with a higher commission.",
+            Decimal("0.05"),
+            12_000_000 * 10**8,
+            Decimal("0.0225"),
+        ),
+        ValidatorSpec(
+            "0xef22f260eec3b7d1edebe53359f5ca584c18d5ac",
+            "0xef22f260eec3b7d1edebe53359f5ca584c18d5ad",
+            "Paper Jailed Node",
+            "Simulated jailed validator (no rewards).",
+            Decimal("0.02"),
+            2_000_000 * 10**8,
+            Decimal("0"),
+            is_jailed=True,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class PaperConfig:
+    """Everything the paper exchange (engine and server) can be tuned with."""
+
+    seed: int = 0
+    perps: tuple[PerpSpec, ...] = field(default_factory=_default_perps)
+    spot_tokens: tuple[SpotTokenSpec, ...] = field(default_factory=_default_tokens)
+    spot_pairs: tuple[SpotPairSpec, ...] = field(default_factory=_default_pairs)
+    vaults: tuple[VaultSpec, ...] = field(default_factory=_default_vaults)
+    validators: tuple[ValidatorSpec, ...] = field(default_factory=_default_validators)
+
+    # Fees (Hyperliquid's base tier).
+    perp_taker_fee: Decimal = Decimal("0.00045")
+    perp_maker_fee: Decimal = Decimal("0.00015")
+    spot_taker_fee: Decimal = Decimal("0.0007")
+    spot_maker_fee: Decimal = Decimal("0.0004")
+
+    # Orders.
+    min_notional: Decimal = Decimal(10)
+    default_leverage: int = 20
+    """Leverage of an asset the user never configured: cross, capped at the asset's max."""
+    append_asset_to_order_errors: bool = True
+    """Live servers append `` asset=N`` to per-order errors; the docs do not."""
+    trigger_market_slippage: Decimal = Decimal("0.10")
+    schedule_cancel_min_delay_ms: int = 5_000
+    schedule_cancel_max_per_day: int = 10
+    max_open_orders: int = 1000
+    user_fills_newest_first: bool = True
+    """Ordering of ``userFills`` (the real API: newest first)."""
+    user_fills_by_time_newest_first: bool = False
+    """Ordering of ``userFillsByTime``; the real default is uncertain (protocol §3.9)."""
+    max_fills_per_response: int = 2000
+
+    # Vaults.
+    vault_lockup_s: int = 86_400
+    vault_min_deposit: Decimal = Decimal(5)
+    vault_leader_profit_share: Decimal = Decimal("0.10")
+
+    # Staking.
+    staking_delegation_lockup_s: int = 86_400
+    staking_withdrawal_delay_s: int = 7 * 86_400
+    staking_max_pending_withdrawals: int = 5
+
+    # Agents.
+    max_named_agents: int = 3
+
+    # Price process and synthetic liquidity.
+    price_tick_interval_ms: int = 1_000
+    """How often the server's ticker thread should call ``PaperExchange.tick``."""
+    volatility_scale: float = 1.0
+    """Multiplies every instrument's annual volatility (0 freezes prices)."""
+    synthetic_levels: int = 20
+    synthetic_half_spread_bps: Decimal = Decimal(1)
+    synthetic_level_spacing_bps: Decimal = Decimal(5)
+    synthetic_level_notional: Decimal = Decimal(25_000)
+    """USD size of the best synthetic level; deeper levels grow linearly."""
+    market_maker_address: str = "0x000000000000000000000000000000000000beef"
+    candle_history_minutes: int = 24 * 60
+    """Minutes of 1m candle history synthesised before start so charts are not empty."""
+
+    # Protocol server settings (used by the server, not the engine).
+    is_mainnet: bool = False
+    nonce_set_size: int = 100
+    nonce_window_past_ms: int = 2 * 86_400_000
+    nonce_window_future_ms: int = 86_400_000
+    ws_max_users: int = 10
+    ws_max_connections: int = 100
+    ws_max_subscriptions: int = 1000
+    ws_idle_timeout_s: int = 60
+    rest_weight_per_minute: int | None = None
+    """IP weight budget per minute (the real one is 1200); None = not enforced."""

@@ -1,0 +1,927 @@
+"""The paper exchange's state machine: markets, orders, matching, settlement and the clock.
+
+Not thread-safe on its own: ``PaperExchange`` (exchange.py) serialises every call with one lock.
+Every state change appends websocket events to ``Engine.events``; the facade drains and
+dispatches them after each public call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from hyperdesk.exchange.rules import (
+    is_valid_price,
+    is_valid_size,
+    nearest_valid_price,
+)
+from hyperdesk.paper.accounts import (
+    ZERO,
+    Account,
+    Agent,
+    MarginSummary,
+    Position,
+    fill_direction,
+    leverage_for,
+    summarize,
+)
+from hyperdesk.paper.book import Order, OrderBook, Trigger
+from hyperdesk.paper.candles import CandleStore
+from hyperdesk.paper.clock import Clock
+from hyperdesk.paper.config import PaperConfig
+from hyperdesk.paper.events import Event
+from hyperdesk.paper.instruments import Instrument, Instruments
+from hyperdesk.paper.liquidity import Ladder, build_ladder
+from hyperdesk.paper.numbers import USD_QUANTUM, parse_decimal, wire, wire_px, wire_usd
+from hyperdesk.paper.prices import PriceProcess
+from hyperdesk.paper.staking import Delegator
+from hyperdesk.paper.vaults import Vault, create_vault
+
+MISSING_ORDER = "Order was never placed, already canceled, or filled."
+FIRST_OID = 10_000_000_000
+FIRST_TID = 100_000_000_000_000
+DAY_MS = 86_400_000
+HYPE_WEI = Decimal(10) ** 8
+
+
+class ActionFormatError(Exception):
+    """The action is not shaped like Hyperliquid's (missing field, wrong type)."""
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """A parsed order wire (the ``orders[i]`` of an ``order`` action)."""
+
+    instrument: Instrument
+    is_buy: bool
+    px: Decimal
+    sz: Decimal
+    reduce_only: bool
+    tif: str | None
+    trigger: Trigger | None
+    cloid: str | None
+
+
+class OrderRejected(Exception):
+    """A per-order rejection; ``str(exc)`` is the error text (without the asset suffix)."""
+
+    def __init__(self, message: str, status: str = "rejected") -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _require(mapping: object, key: str) -> object:
+    if not isinstance(mapping, dict) or key not in mapping:
+        raise ActionFormatError(f"missing field `{key}`")
+    return mapping[key]
+
+
+def _is_cloid(value: object) -> bool:
+    if not isinstance(value, str) or len(value) != 34 or not value.startswith("0x"):
+        return False
+    try:
+        int(value[2:], 16)
+    except ValueError:
+        return False
+    return True
+
+
+class Engine:
+    """All exchange state. See the module docstring for the threading rule."""
+
+    def __init__(self, config: PaperConfig, clock: Clock) -> None:
+        self.config = config
+        self.clock = clock
+        now = clock.now_ms()
+        self.instruments = Instruments(config)
+        self.by_coin = {i.coin: i for i in self.instruments.all()}
+        self.prices = PriceProcess(config.seed)
+        self.candles = CandleStore()
+        self.mids: dict[str, Decimal] = {}
+        self.prev_day_px: dict[str, Decimal] = {}
+        self.books: dict[str, OrderBook] = {}
+        self.ladders: dict[str, Ladder] = {}
+        self.day_ntl_volume: dict[str, Decimal] = {}
+        self.day_base_volume: dict[str, Decimal] = {}
+        self.events: list[Event] = []
+        self._pending_fills: dict[str, list[dict]] = {}
+        self._pending_updates: dict[str, list[dict]] = {}
+        self._pending_trades: dict[str, list[dict]] = {}
+        self._dirty_books: set[str] = set()
+        self._dirty_candles: dict[tuple[str, str], dict] = {}
+        self._last_bbo: dict[str, list] = {}
+        for inst in self.instruments.all():
+            self.prices.add(inst.coin, inst.initial_px, inst.annual_volatility)
+            self.books[inst.coin] = OrderBook()
+            self.day_ntl_volume[inst.coin] = ZERO
+            self.day_base_volume[inst.coin] = ZERO
+            self._seed_history(inst, now)
+            self._requote(inst, now)
+            self.prev_day_px[inst.coin] = self.mids[inst.coin]
+        self.accounts: dict[str, Account] = {}
+        self.agents: dict[str, Agent] = {}
+        self.orders: dict[int, Order] = {}
+        self.open_orders: dict[str, dict[int, Order]] = {}
+        self.waiting_children: dict[int, list[Order]] = {}
+        self.order_history: dict[str, list[Order]] = {}
+        self.fills: dict[str, list[dict]] = {}
+        self.vaults: dict[str, Vault] = {
+            v.address.lower(): create_vault(v, config.seed, now) for v in config.vaults
+        }
+        self.validators = {v.address.lower(): v for v in config.validators}
+        self.delegators: dict[str, Delegator] = {}
+        self.next_oid = FIRST_OID
+        self.next_tid = FIRST_TID
+        self.hash_counter = 0
+        self.last_tick_ms = now
+
+    # ------------------------------------------------------------------ markets
+
+    def _seed_history(self, inst: Instrument, now: int) -> None:
+        closes = self.prices.history(inst.coin, self.config.candle_history_minutes)
+        start = now - self.config.candle_history_minutes * 60_000
+        grid = (inst.sz_decimals, inst.is_spot)
+        prev = None
+        for i, raw in enumerate(closes[:-1]):
+            px = nearest_valid_price(raw, grid[0], is_spot=grid[1])
+            open_px = prev if prev is not None else px
+            self.candles.record(inst.coin, start + i * 60_000, px, open_px=open_px)
+            prev = px
+
+    def _requote(self, inst: Instrument, now: int) -> None:
+        mid = nearest_valid_price(
+            self.prices.price(inst.coin), inst.sz_decimals, is_spot=inst.is_spot
+        )
+        self.mids[inst.coin] = mid
+        self.ladders[inst.coin] = build_ladder(mid, inst, self.config)
+        for interval, candle in self.candles.record(inst.coin, now, mid):
+            self._dirty_candles[(inst.coin, interval)] = candle.wire(inst.coin, interval)
+        self._dirty_books.add(inst.coin)
+
+    def mark(self, coin: str) -> Decimal:
+        """Mark price = mid of the synthetic market (no separate oracle; see docs)."""
+        return self.mids[coin]
+
+    def marks(self) -> dict[str, Decimal]:
+        return dict(self.mids)
+
+    def tick(self) -> None:
+        now = self.clock.now_ms()
+        dt = max(0, now - self.last_tick_ms)
+        self.last_tick_ms = max(self.last_tick_ms, now)
+        for inst in self.instruments.all():
+            self.prices.step(inst.coin, dt, self.config.volatility_scale)
+            self._requote(inst, now)
+        for vault in self.vaults.values():
+            vault.step(dt, now, self.config.volatility_scale)
+        self._after_price_move(now)
+
+    def set_price(self, coin: str, px: Decimal) -> None:
+        inst = self.by_coin.get(coin)
+        if inst is None:
+            raise KeyError(coin)
+        now = self.clock.now_ms()
+        self.prices.set_price(coin, px)
+        self._requote(inst, now)
+        self._after_price_move(now)
+
+    def _after_price_move(self, now: int) -> None:
+        for inst in self.instruments.all():
+            self._cross_resting(inst, now)
+        self._fire_triggers(now)
+        self._fire_scheduled_cancels(now)
+        self._release_unstaking(now)
+        self.events.append(Event("allMids", None, {"mids": self.all_mids()}))
+        self.flush_events()
+
+    def all_mids(self) -> dict[str, str]:
+        return {coin: wire(px) for coin, px in self.mids.items()}
+
+    def _cross_resting(self, inst: Instrument, now: int) -> None:
+        """Fill resting user orders that the re-quoted synthetic market now crosses (as maker)."""
+        ladder = self.ladders[inst.coin]
+        book = self.books[inst.coin]
+        for is_buy in (True, False):
+            opposite = ladder.best(not is_buy)
+            if opposite is None:
+                continue
+            for order in list(book.orders(is_buy)):
+                crosses = order.limit_px >= opposite if is_buy else order.limit_px <= opposite
+                if not crosses:
+                    break
+                qty = self._clip_reduce_only(order, order.sz)
+                if qty <= 0:
+                    self._finish(order, "reduceOnlyCanceled", now)
+                    continue
+                self._settle(inst, order.limit_px, qty, taker=None, maker=order, now=now)
+
+    # ------------------------------------------------------------------ accounts
+
+    def account(self, user: str, *, create: bool = False) -> Account | None:
+        user = user.lower()
+        acct = self.accounts.get(user)
+        if acct is None and create:
+            acct = Account(user)
+            self.accounts[user] = acct
+        return acct
+
+    def summary(self, acct: Account) -> MarginSummary:
+        return summarize(acct, self.by_coin, self.mids, self.config.default_leverage)
+
+    def spot_hold(self, user: str) -> dict[int, Decimal]:
+        hold: dict[int, Decimal] = {}
+        for order in self.open_orders.get(user, {}).values():
+            inst = self.by_coin[order.coin]
+            if not inst.is_spot or (order.trigger is not None and not order.triggered):
+                continue
+            if order.is_buy:
+                assert inst.quote_token is not None
+                hold[inst.quote_token] = (
+                    hold.get(inst.quote_token, ZERO) + order.sz * order.limit_px
+                )
+            else:
+                assert inst.base_token is not None
+                hold[inst.base_token] = hold.get(inst.base_token, ZERO) + order.sz
+        return hold
+
+    def _order_margin(self, acct: Account, exclude_oid: int | None = None) -> Decimal:
+        """Initial margin reserved by the user's resting perp orders that could open exposure."""
+        total = ZERO
+        for order in self.open_orders.get(acct.address, {}).values():
+            if order.oid == exclude_oid or order.reduce_only or order.trigger is not None:
+                continue
+            inst = self.by_coin[order.coin]
+            if inst.is_spot:
+                continue
+            lev = leverage_for(acct, inst, self.config.default_leverage)
+            total += order.sz * order.limit_px / lev.value
+        return total
+
+    def _opening_size(self, acct: Account, inst: Instrument, is_buy: bool, sz: Decimal) -> Decimal:
+        pos = acct.positions.get(inst.coin)
+        szi = pos.szi if pos else ZERO
+        if szi == 0 or (szi > 0) == is_buy:
+            return sz
+        return max(ZERO, sz - abs(szi))
+
+    def _clip_reduce_only(self, order: Order, qty: Decimal) -> Decimal:
+        if not order.reduce_only:
+            return qty
+        inst = self.by_coin[order.coin]
+        acct = self.accounts[order.user]
+        if inst.is_spot:
+            return qty
+        pos = acct.positions.get(order.coin)
+        if pos is None or (pos.szi > 0) == order.is_buy:
+            return ZERO
+        return min(qty, abs(pos.szi))
+
+    # ------------------------------------------------------------------ orders
+
+    def parse_order(self, raw: object) -> OrderRequest:
+        """Parse one order wire; format problems raise, business problems raise OrderRejected."""
+        asset = _require(raw, "a")
+        is_buy = _require(raw, "b")
+        px_raw = _require(raw, "p")
+        sz_raw = _require(raw, "s")
+        reduce_only = _require(raw, "r")
+        kind = _require(raw, "t")
+        assert isinstance(raw, dict)
+        cloid = raw.get("c")
+        if not isinstance(is_buy, bool) or not isinstance(reduce_only, bool):
+            raise ActionFormatError("`b` and `r` must be booleans")
+        if not isinstance(asset, int) or isinstance(asset, bool):
+            raise ActionFormatError("`a` must be an integer")
+        if cloid is not None and not _is_cloid(cloid):
+            raise ActionFormatError("`c` must be a 16-byte hex string")
+        inst = self.instruments.by_asset(asset)
+        if inst is None:
+            raise OrderRejected("Order has invalid asset.")
+        try:
+            px = parse_decimal(px_raw)
+        except ValueError as exc:
+            raise ActionFormatError("`p` must be a decimal string") from exc
+        try:
+            sz = parse_decimal(sz_raw)
+        except ValueError as exc:
+            raise ActionFormatError("`s` must be a decimal string") from exc
+        tif: str | None = None
+        trigger: Trigger | None = None
+        if isinstance(kind, dict) and "limit" in kind:
+            tif = _require(kind["limit"], "tif")  # type: ignore[assignment]
+            if tif not in ("Gtc", "Ioc", "Alo", "FrontendMarket"):
+                raise ActionFormatError(f"unknown tif `{tif}`")
+        elif isinstance(kind, dict) and "trigger" in kind:
+            spec = kind["trigger"]
+            is_market = _require(spec, "isMarket")
+            tpsl = _require(spec, "tpsl")
+            try:
+                trigger_px = parse_decimal(_require(spec, "triggerPx"))
+            except ValueError as exc:
+                raise ActionFormatError("`triggerPx` must be a decimal string") from exc
+            if not isinstance(is_market, bool) or tpsl not in ("tp", "sl"):
+                raise ActionFormatError("bad trigger")
+            trigger = Trigger(is_market, trigger_px, str(tpsl))
+        else:
+            raise ActionFormatError("`t` must be {limit} or {trigger}")
+        return OrderRequest(inst, is_buy, px, sz, reduce_only, tif, trigger, cloid)
+
+    def validate(
+        self,
+        user: str,
+        req: OrderRequest,
+        *,
+        exclude_oid: int | None = None,
+        check_reduce_only: bool = True,
+    ) -> None:
+        """Apply the venue's checks in Hyperliquid's order (protocol §13.3); raise OrderRejected."""
+        inst = req.instrument
+        acct = self.accounts[user]
+        if req.px <= 0:
+            raise OrderRejected("Order has invalid price.")
+        if not is_valid_price(req.px, inst.sz_decimals, is_spot=inst.is_spot):
+            raise OrderRejected("Price must be divisible by tick size.", "tickRejected")
+        if req.trigger is not None and not is_valid_price(
+            req.trigger.trigger_px, inst.sz_decimals, is_spot=inst.is_spot
+        ):
+            raise OrderRejected("Invalid TP/SL price.", "badTriggerPxRejected")
+        if req.sz == 0:
+            raise OrderRejected("Order has zero size.")
+        if not is_valid_size(req.sz, inst.sz_decimals):
+            raise OrderRejected("Order has invalid size.")
+        if req.cloid is not None:
+            for order in self.open_orders.get(user, {}).values():
+                if order.cloid == req.cloid and order.oid != exclude_oid:
+                    raise OrderRejected("Duplicate cloid: an open order already uses it.")
+        mid = self.mids[inst.coin]
+        aggressive = req.tif in ("Ioc", "FrontendMarket") or (
+            req.trigger is not None and req.trigger.is_market
+        )
+        notional_px = min(req.px, mid) if aggressive else req.px
+        if not req.reduce_only and notional_px * req.sz < self.config.min_notional:
+            if inst.is_spot:
+                raise OrderRejected(
+                    f"Order must have minimum value of {wire(self.config.min_notional)[:-2]} USDC.",
+                    "minTradeNtlRejected",
+                )
+            raise OrderRejected(
+                f"Order must have minimum value of ${wire(self.config.min_notional)[:-2]}.",
+                "minTradeNtlRejected",
+            )
+        if req.reduce_only and not inst.is_spot and check_reduce_only:
+            pos = acct.positions.get(inst.coin)
+            if pos is None or pos.szi == 0 or (pos.szi > 0) == req.is_buy:
+                raise OrderRejected(
+                    "Reduce only order would increase position.", "reduceOnlyRejected"
+                )
+        if len(self.open_orders.get(user, {})) >= self.config.max_open_orders:
+            raise OrderRejected("Too many open orders.", "tooManyOpenOrdersRejected")
+        if req.trigger is not None:
+            return
+        if inst.is_spot:
+            self._check_spot_balance(user, req, exclude_oid)
+        elif not req.reduce_only:
+            opening = self._opening_size(acct, inst, req.is_buy, req.sz)
+            if opening > 0:
+                lev = leverage_for(acct, inst, self.config.default_leverage)
+                summary = self.summary(acct)
+                free = (
+                    summary.cross_account_value
+                    - summary.cross_margin_used
+                    - self._order_margin(acct, exclude_oid)
+                )
+                needed = opening * max(req.px, ZERO) / lev.value
+                if needed > free:
+                    raise OrderRejected("Insufficient margin to place order.", "perpMarginRejected")
+        if req.tif == "Alo":
+            best_opposite = self._best(inst.coin, not req.is_buy)
+            if best_opposite is not None and (
+                req.px >= best_opposite if req.is_buy else req.px <= best_opposite
+            ):
+                bid = self._best(inst.coin, True)
+                ask = self._best(inst.coin, False)
+                raise OrderRejected(
+                    "Post only order would have immediately matched, "
+                    f"bbo was {_plain(bid)}@{_plain(ask)}.",
+                    "badAloPxRejected",
+                )
+
+    def _check_spot_balance(self, user: str, req: OrderRequest, exclude_oid: int | None) -> None:
+        inst = req.instrument
+        acct = self.accounts[user]
+        hold = self.spot_hold(user)
+        if exclude_oid is not None and exclude_oid in self.orders:
+            old = self.orders[exclude_oid]
+            if old.is_buy:
+                assert inst.quote_token is not None
+                hold[inst.quote_token] = hold.get(inst.quote_token, ZERO) - old.sz * old.limit_px
+            else:
+                assert inst.base_token is not None
+                hold[inst.base_token] = hold.get(inst.base_token, ZERO) - old.sz
+        token = inst.quote_token if req.is_buy else inst.base_token
+        assert token is not None
+        need = req.sz * req.px if req.is_buy else req.sz
+        available = acct.spot.get(token, ZERO) - hold.get(token, ZERO)
+        if need > available:
+            raise OrderRejected(
+                "Order has insufficient spot balance to trade", "insufficientSpotBalanceRejected"
+            )
+
+    def _best(self, coin: str, is_buy: bool) -> Decimal | None:
+        user = self.books[coin].best(is_buy)
+        synthetic = self.ladders[coin].best(is_buy)
+        candidates = [p for p in (user, synthetic) if p is not None]
+        if not candidates:
+            return None
+        return max(candidates) if is_buy else min(candidates)
+
+    def new_order(self, user: str, req: OrderRequest, now: int) -> Order:
+        oid = self.next_oid
+        self.next_oid += 1
+        order = Order(
+            oid=oid,
+            user=user,
+            coin=req.instrument.coin,
+            asset=req.instrument.asset,
+            is_buy=req.is_buy,
+            limit_px=req.px,
+            orig_sz=req.sz,
+            sz=req.sz,
+            reduce_only=req.reduce_only,
+            tif=req.tif,
+            cloid=req.cloid,
+            timestamp=now,
+            trigger=req.trigger,
+            status_timestamp=now,
+        )
+        self.orders[oid] = order
+        self.order_history.setdefault(user, []).append(order)
+        return order
+
+    def submit(self, order: Order, now: int) -> dict:
+        """Run a validated order: rest a trigger, or match and rest/cancel the remainder."""
+        if order.trigger is not None and not order.triggered:
+            self._rest_open(order, now, in_book=False)
+            return self._resting_status(order)
+        filled, notional = self._take(order, order.limit_px, now)
+        if order.sz > 0 and order.reduce_only and self._clip_reduce_only(order, order.sz) <= 0:
+            self._finish(order, "reduceOnlyCanceled", now)
+        elif order.sz > 0 and order.tif in ("Gtc", "Alo", None):
+            self._rest_open(order, now, in_book=True)
+            return self._resting_status(order)
+        if filled == 0:
+            self._finish(order, "iocCancelRejected", now, record_only=True)
+            raise OrderRejected(
+                "Order could not immediately match against any resting orders.",
+                "iocCancelRejected",
+            )
+        if order.sz > 0 and order.status not in ("reduceOnlyCanceled",):
+            self._finish(order, "canceled", now)
+        status: dict = {
+            "totalSz": wire(filled),
+            "avgPx": wire_px(notional / filled),
+            "oid": order.oid,
+        }
+        if order.cloid:
+            status["cloid"] = order.cloid
+        return {"filled": status}
+
+    def _resting_status(self, order: Order) -> dict:
+        resting: dict = {"oid": order.oid}
+        if order.cloid:
+            resting["cloid"] = order.cloid
+        return {"resting": resting}
+
+    def _rest_open(self, order: Order, now: int, *, in_book: bool) -> None:
+        self.open_orders.setdefault(order.user, {})[order.oid] = order
+        if in_book:
+            self.books[order.coin].add(order)
+            self._dirty_books.add(order.coin)
+        order.status = "open"
+        order.status_timestamp = now
+        self._order_update(order)
+
+    def _finish(self, order: Order, status: str, now: int, *, record_only: bool = False) -> None:
+        """Take an order off the book with a final status and tell its owner."""
+        opened = self.open_orders.get(order.user, {})
+        if order.oid in opened:
+            del opened[order.oid]
+            self.books[order.coin].remove(order)
+            self._dirty_books.add(order.coin)
+        order.status = status
+        order.status_timestamp = now
+        if not record_only or status != "iocCancelRejected":
+            self._order_update(order)
+        if status not in ("filled", "triggered"):
+            for child in self.waiting_children.pop(order.oid, []):
+                child.status = "canceled"
+                child.status_timestamp = now
+                self._order_update(child)
+        elif status == "filled":
+            self._activate_children(order, now)
+
+    def _activate_children(self, parent: Order, now: int) -> None:
+        for child in self.waiting_children.pop(parent.oid, []):
+            self._rest_open(child, now, in_book=False)
+
+    def _take(self, order: Order, limit: Decimal, now: int) -> tuple[Decimal, Decimal]:
+        """Match ``order`` as taker up to ``limit``; users' orders first at equal prices."""
+        inst = self.by_coin[order.coin]
+        book = self.books[order.coin]
+        ladder = self.ladders[order.coin]
+        levels = ladder.side(not order.is_buy)
+        filled = ZERO
+        notional = ZERO
+        tx_hash = self._new_hash()
+        while order.sz > 0:
+            budget = self._clip_reduce_only(order, order.sz)
+            if budget <= 0:
+                break
+            maker = next(iter(book.orders(not order.is_buy)), None)
+            level = next((lv for lv in levels if lv.sz > 0), None)
+            use_user = maker is not None and (
+                level is None
+                or (maker.limit_px <= level.px if order.is_buy else maker.limit_px >= level.px)
+            )
+            px = maker.limit_px if use_user and maker else (level.px if level else None)
+            if px is None or (px > limit if order.is_buy else px < limit):
+                break
+            if use_user and maker is not None:
+                if maker.user == order.user:
+                    self._finish(maker, "selfTradeCanceled", now)
+                    continue
+                qty = min(budget, maker.sz)
+                self._settle(inst, px, qty, taker=order, maker=maker, now=now, tx_hash=tx_hash)
+            else:
+                assert level is not None
+                qty = min(budget, level.sz)
+                level.sz -= qty
+                self._settle(inst, px, qty, taker=order, maker=None, now=now, tx_hash=tx_hash)
+                self._dirty_books.add(order.coin)
+            filled += qty
+            notional += qty * px
+        if order.sz == 0:
+            self._finish(order, "filled", now)
+        return filled, notional
+
+    def _new_hash(self) -> str:
+        self.hash_counter += 1
+        digest = hashlib.sha256(f"{self.config.seed}:tx:{self.hash_counter}".encode()).hexdigest()
+        return "0x" + digest
+
+    # ------------------------------------------------------------------ settlement
+
+    def _settle(
+        self,
+        inst: Instrument,
+        px: Decimal,
+        qty: Decimal,
+        *,
+        taker: Order | None,
+        maker: Order | None,
+        now: int,
+        tx_hash: str | None = None,
+    ) -> None:
+        """Book one trade between two orders (None = the synthetic market maker)."""
+        tx_hash = tx_hash or self._new_hash()
+        tid = self.next_tid
+        self.next_tid += 1
+        mm = self.config.market_maker_address
+        if taker is not None:
+            taker_is_buy = taker.is_buy
+        else:
+            assert maker is not None
+            taker_is_buy = not maker.is_buy
+        buyer = taker if taker_is_buy else maker
+        seller = maker if taker_is_buy else taker
+        self._pending_trades.setdefault(inst.coin, []).append(
+            {
+                "coin": inst.coin,
+                "side": "B" if taker_is_buy else "A",
+                "px": wire(px),
+                "sz": wire(qty),
+                "hash": tx_hash,
+                "time": now,
+                "tid": tid,
+                "users": [buyer.user if buyer else mm, seller.user if seller else mm],
+            }
+        )
+        for order, crossed in ((taker, True), (maker, False)):
+            if order is None:
+                continue
+            self._fill_order(inst, order, px, qty, crossed, now, tx_hash, tid)
+        self.day_ntl_volume[inst.coin] += px * qty
+        self.day_base_volume[inst.coin] += qty
+        for interval, candle in self.candles.record(
+            inst.coin, now, self.mids[inst.coin], volume=qty, trades=1
+        ):
+            self._dirty_candles[(inst.coin, interval)] = candle.wire(inst.coin, interval)
+
+    def _fill_order(
+        self,
+        inst: Instrument,
+        order: Order,
+        px: Decimal,
+        qty: Decimal,
+        crossed: bool,
+        now: int,
+        tx_hash: str,
+        tid: int,
+    ) -> None:
+        acct = self.accounts[order.user]
+        if inst.is_spot:
+            rate = self.config.spot_taker_fee if crossed else self.config.spot_maker_fee
+        else:
+            rate = self.config.perp_taker_fee if crossed else self.config.perp_maker_fee
+        fee = (px * qty * rate).quantize(USD_QUANTUM)
+        if inst.is_spot:
+            start, closed_pnl, direction = self._apply_spot(acct, inst, order.is_buy, px, qty, fee)
+        else:
+            start, closed_pnl, direction = self._apply_perp(acct, inst, order.is_buy, px, qty, fee)
+        acct.cum_volume += px * qty
+        order.sz -= qty
+        fill = {
+            "coin": inst.coin,
+            "px": wire(px),
+            "sz": wire(qty),
+            "side": order.side,
+            "time": now,
+            "startPosition": wire(start),
+            "dir": direction,
+            "closedPnl": wire_usd(closed_pnl),
+            "hash": tx_hash,
+            "oid": order.oid,
+            "crossed": crossed,
+            "fee": wire_usd(fee),
+            "tid": tid,
+        }
+        if order.cloid:
+            fill["cloid"] = order.cloid
+        fill["feeToken"] = "USDC"
+        self.fills.setdefault(order.user, []).append(fill)
+        self._pending_fills.setdefault(order.user, []).append(fill)
+        if not crossed:
+            if order.sz == 0:
+                self._finish(order, "filled", now)
+            else:
+                self._dirty_books.add(order.coin)
+                self._order_update(order)
+        self._cancel_stale_reduce_only(acct, inst.coin, now)
+
+    def _apply_perp(
+        self, acct: Account, inst: Instrument, is_buy: bool, px: Decimal, qty: Decimal, fee: Decimal
+    ) -> tuple[Decimal, Decimal, str]:
+        pos = acct.positions.get(inst.coin)
+        start = pos.szi if pos else ZERO
+        delta = qty if is_buy else -qty
+        end = start + delta
+        lev = leverage_for(acct, inst, self.config.default_leverage)
+        closing = min(qty, abs(start)) if start != 0 and (start > 0) != is_buy else ZERO
+        opening = qty - closing
+        closed_pnl = ZERO
+        if pos is None:
+            pos = Position(inst.coin, ZERO, px)
+            acct.positions[inst.coin] = pos
+        if closing > 0:
+            side = Decimal(1) if start > 0 else Decimal(-1)
+            closed_pnl = side * (px - pos.entry_px) * closing
+            if not lev.is_cross:
+                released = pos.isolated_margin * closing / abs(start)
+                pos.isolated_margin -= released
+                acct.usdc += released
+            acct.usdc += closed_pnl
+        if opening > 0:
+            base = abs(start) if closing == 0 else ZERO
+            pos.entry_px = (pos.entry_px * base + px * opening) / (base + opening) if base else px
+            if not lev.is_cross:
+                margin = (px * opening / lev.value).quantize(USD_QUANTUM)
+                acct.usdc -= margin
+                pos.isolated_margin += margin
+        acct.usdc -= fee
+        pos.szi = end
+        if end == 0:
+            acct.usdc += pos.isolated_margin
+            del acct.positions[inst.coin]
+        return start, closed_pnl, fill_direction(start, is_buy, end)
+
+    def _apply_spot(
+        self, acct: Account, inst: Instrument, is_buy: bool, px: Decimal, qty: Decimal, fee: Decimal
+    ) -> tuple[Decimal, Decimal, str]:
+        base, quote = inst.base_token, inst.quote_token
+        assert base is not None
+        assert quote is not None
+        start = acct.spot.get(base, ZERO)
+        closed_pnl = ZERO
+        if is_buy:
+            acct.spot[base] = start + qty
+            acct.spot[quote] = acct.spot.get(quote, ZERO) - px * qty - fee
+            acct.spot_entry_ntl[base] = acct.spot_entry_ntl.get(base, ZERO) + px * qty
+        else:
+            entry = acct.spot_entry_ntl.get(base, ZERO)
+            cost = entry * qty / start if start > 0 else ZERO
+            closed_pnl = px * qty - cost
+            acct.spot_entry_ntl[base] = entry - cost
+            acct.spot[base] = start - qty
+            acct.spot[quote] = acct.spot.get(quote, ZERO) + px * qty - fee
+        return start, closed_pnl, "Buy" if is_buy else "Sell"
+
+    def _cancel_stale_reduce_only(self, acct: Account, coin: str, now: int) -> None:
+        """A resting reduce-only order that can no longer reduce anything is canceled."""
+        if self.by_coin[coin].is_spot:
+            return
+        for order in list(self.open_orders.get(acct.address, {}).values()):
+            if order.coin != coin or not order.reduce_only:
+                continue
+            if order.trigger is not None and not order.triggered:
+                continue
+            if self._clip_reduce_only(order, order.sz) <= 0:
+                self._finish(order, "reduceOnlyCanceled", now)
+
+    # ------------------------------------------------------------------ cancels & timers
+
+    def cancel(self, user: str, order: Order | None, now: int, status: str = "canceled") -> bool:
+        if order is None or order.user != user:
+            return False
+        if order.oid in self.open_orders.get(user, {}):
+            self._finish(order, status, now)
+            return True
+        for parent, children in self.waiting_children.items():
+            if order in children:
+                children.remove(order)
+                order.status = status
+                order.status_timestamp = now
+                self._order_update(order)
+                if not children:
+                    del self.waiting_children[parent]
+                return True
+        return False
+
+    def find_order(self, user: str, ref: object) -> Order | None:
+        """An order of ``user`` by integer oid or cloid string."""
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            order = self.orders.get(ref)
+            return order if order is not None and order.user == user else None
+        if isinstance(ref, str):
+            matches = [o for o in self.order_history.get(user, []) if o.cloid == ref.lower()]
+            if not matches:
+                matches = [o for o in self.order_history.get(user, []) if o.cloid == ref]
+            open_matches = [o for o in matches if o.status == "open"]
+            return (open_matches or matches or [None])[-1]
+        return None
+
+    def _fire_triggers(self, now: int) -> None:
+        for user in list(self.open_orders):
+            for order in list(self.open_orders[user].values()):
+                if order.trigger is None or order.triggered:
+                    continue
+                mark = self.mids[order.coin]
+                above = order.trigger.condition_is_above(order.is_buy)
+                hit = (
+                    mark >= order.trigger.trigger_px if above else mark <= order.trigger.trigger_px
+                )
+                if hit:
+                    self._trigger(order, now)
+
+    def _trigger(self, order: Order, now: int) -> None:
+        inst = self.by_coin[order.coin]
+        del self.open_orders[order.user][order.oid]
+        order.triggered = True
+        order.status = "triggered"
+        order.status_timestamp = now
+        self._order_update(order)
+        assert order.trigger is not None
+        if self._clip_reduce_only(order, order.sz) <= 0 and order.reduce_only:
+            self._finish(order, "reduceOnlyCanceled", now)
+            return
+        if order.trigger.is_market:
+            mark = self.mids[order.coin]
+            slip = self.config.trigger_market_slippage
+            raw = mark * (1 + slip) if order.is_buy else mark * (1 - slip)
+            limit = nearest_valid_price(
+                raw,
+                inst.sz_decimals,
+                is_spot=inst.is_spot,
+                rounding=ROUND_FLOOR if order.is_buy else ROUND_CEILING,
+            )
+            filled, _ = self._take(order, limit, now)
+            if order.sz > 0:
+                self._finish(order, "canceled", now)
+            del filled
+        else:
+            self._take(order, order.limit_px, now)
+            if order.sz > 0:
+                order.tif = "Gtc"
+                self._rest_open(order, now, in_book=True)
+
+    def _fire_scheduled_cancels(self, now: int) -> None:
+        for acct in self.accounts.values():
+            if acct.scheduled_cancel_ms is None or now < acct.scheduled_cancel_ms:
+                continue
+            acct.scheduled_cancel_ms = None
+            day = now // DAY_MS
+            acct.scheduled_cancel_triggers[day] = acct.scheduled_cancel_triggers.get(day, 0) + 1
+            for order in list(self.open_orders.get(acct.address, {}).values()):
+                self._finish(order, "scheduledCancel", now)
+
+    def _release_unstaking(self, now: int) -> None:
+        hype = self.hype_token()
+        for user, delegator in self.delegators.items():
+            released = delegator.release(now)
+            if released and hype is not None:
+                acct = self.account(user, create=True)
+                assert acct is not None
+                acct.spot[hype] = acct.spot.get(hype, ZERO) + Decimal(released) / HYPE_WEI
+                delegator.history.append(
+                    {
+                        "time": now,
+                        "hash": self._new_hash(),
+                        "delta": {
+                            "withdrawal": {
+                                "amount": wire(Decimal(released) / HYPE_WEI),
+                                "phase": "finalized",
+                            }
+                        },
+                    }
+                )
+
+    def hype_token(self) -> int | None:
+        for token in self.config.spot_tokens:
+            if token.name == "HYPE":
+                return token.index
+        return None
+
+    # ------------------------------------------------------------------ events
+
+    def _order_update(self, order: Order) -> None:
+        basic: dict = {
+            "coin": order.coin,
+            "side": order.side,
+            "limitPx": wire(order.limit_px),
+            "sz": wire(order.sz),
+            "oid": order.oid,
+            "timestamp": order.timestamp,
+            "origSz": wire(order.orig_sz),
+        }
+        if order.cloid:
+            basic["cloid"] = order.cloid
+        self._pending_updates.setdefault(order.user, []).append(
+            {"order": basic, "status": order.status, "statusTimestamp": order.status_timestamp}
+        )
+
+    def book_levels(self, coin: str, is_buy: bool, depth: int = 20) -> list[dict]:
+        """Merged user + synthetic levels of one side, best first."""
+        merged: dict[Decimal, list] = {}
+        for px, sz, n in self.books[coin].levels(is_buy):
+            merged.setdefault(px, [ZERO, 0])
+            merged[px][0] += sz
+            merged[px][1] += n
+        for level in self.ladders[coin].side(is_buy):
+            if level.sz <= 0:
+                continue
+            merged.setdefault(level.px, [ZERO, 0])
+            merged[level.px][0] += level.sz
+            merged[level.px][1] += level.n
+        prices = sorted(merged, reverse=is_buy)[:depth]
+        return [{"px": wire(px), "sz": wire(merged[px][0]), "n": merged[px][1]} for px in prices]
+
+    def l2_book(self, coin: str) -> dict:
+        return {
+            "coin": coin,
+            "time": self.clock.now_ms(),
+            "levels": [self.book_levels(coin, True), self.book_levels(coin, False)],
+        }
+
+    def flush_events(self) -> None:
+        """Turn this call's pending changes into websocket events (in a stable order)."""
+        for coin, trades in self._pending_trades.items():
+            self.events.append(Event("trades", coin, trades))
+        self._pending_trades = {}
+        for user, fills in self._pending_fills.items():
+            self.events.append(Event("userFills", user, {"user": user, "fills": fills}))
+            self.events.append(Event("user", user, {"fills": fills}))
+        self._pending_fills = {}
+        for user, updates in self._pending_updates.items():
+            self.events.append(Event("orderUpdates", user, updates))
+        self._pending_updates = {}
+        for coin in sorted(self._dirty_books):
+            book = self.l2_book(coin)
+            self.events.append(Event("l2Book", coin, book))
+            bids, asks = book["levels"]
+            bbo = [bids[0] if bids else None, asks[0] if asks else None]
+            if self._last_bbo.get(coin) != bbo:
+                self._last_bbo[coin] = bbo
+                self.events.append(
+                    Event("bbo", coin, {"coin": coin, "time": book["time"], "bbo": bbo})
+                )
+        self._dirty_books = set()
+        for (coin, interval), candle in self._dirty_candles.items():
+            self.events.append(Event("candle", f"{coin}:{interval}", candle))
+        self._dirty_candles = {}
+
+
+def _plain(px: Decimal | None) -> str:
+    if px is None:
+        return "None"
+    text = format(px.normalize(), "f")
+    return text

@@ -1,0 +1,121 @@
+"""Per-signer nonce tracking with Hyperliquid's documented rules (protocol reference §6).
+
+For every signer (the recovered address: a user, or an agent wallet — never the account it acts
+for) the tracker keeps the ``set_size`` highest nonces seen. A new nonce is accepted when it
+
+1. lies strictly inside ``(now - window_past_ms, now + window_future_ms)``,
+2. has never been used by this signer (within the retained set), and
+3. once the set is full, is larger than the smallest nonce in it.
+
+Error texts for duplicates and too-low nonces are the ones observed on the live exchange; the
+out-of-window texts are our own (the real ones are not known) and are listed in
+``docs/paper-exchange-protocol.md``.
+
+Checking and recording are split (``check`` then ``commit``) so the server can record a nonce only
+after the signature is known to be valid, while a ``reserve`` does both atomically for callers that
+have nothing to verify in between. All methods are thread-safe.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from dataclasses import dataclass, field
+
+DAY_MS = 86_400_000
+
+
+class NonceError(ValueError):
+    """The nonce is not acceptable; ``str(exc)`` is the wire error text."""
+
+
+@dataclass
+class _SignerNonces:
+    sorted_nonces: list[int] = field(default_factory=list)  # ascending, at most set_size items
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class NonceTracker:
+    """Thread-safe store of the highest nonces per signer."""
+
+    def __init__(
+        self,
+        *,
+        set_size: int = 100,
+        window_past_ms: int = 2 * DAY_MS,
+        window_future_ms: int = DAY_MS,
+    ) -> None:
+        if set_size < 1:
+            raise ValueError("set_size must be at least 1")
+        self.set_size = set_size
+        self.window_past_ms = window_past_ms
+        self.window_future_ms = window_future_ms
+        self._signers: dict[str, _SignerNonces] = {}
+        self._signers_lock = threading.Lock()
+
+    def _entry(self, signer: str) -> _SignerNonces:
+        key = signer.lower()
+        entry = self._signers.get(key)
+        if entry is None:
+            with self._signers_lock:
+                entry = self._signers.setdefault(key, _SignerNonces())
+        return entry
+
+    def _validate(self, entry: _SignerNonces, nonce: int, now_ms: int) -> None:
+        if nonce <= now_ms - self.window_past_ms:
+            raise NonceError(
+                f"Invalid nonce: nonce {nonce} is too far in the past "
+                f"(must be after {now_ms - self.window_past_ms})"
+            )
+        if nonce >= now_ms + self.window_future_ms:
+            raise NonceError(
+                f"Invalid nonce: nonce {nonce} is too far in the future "
+                f"(must be before {now_ms + self.window_future_ms})"
+            )
+        nonces = entry.sorted_nonces
+        i = bisect.bisect_left(nonces, nonce)
+        if i < len(nonces) and nonces[i] == nonce:
+            raise NonceError(f"Invalid nonce: duplicate nonce {nonce}")
+        if len(nonces) >= self.set_size and nonce <= nonces[0]:
+            raise NonceError(f"Invalid nonce: nonce too low {nonce} < {nonces[0]}")
+
+    def check(self, signer: str, nonce: int, now_ms: int) -> None:
+        """Raise ``NonceError`` if ``nonce`` would be rejected now; records nothing."""
+        entry = self._entry(signer)
+        with entry.lock:
+            self._validate(entry, nonce, now_ms)
+
+    def reserve(self, signer: str, nonce: int, now_ms: int) -> None:
+        """Check and record ``nonce`` atomically; raise ``NonceError`` if it is not acceptable."""
+        entry = self._entry(signer)
+        with entry.lock:
+            self._validate(entry, nonce, now_ms)
+            self._insert(entry, nonce)
+
+    def commit(self, signer: str, nonce: int, now_ms: int) -> None:
+        """Alias of ``reserve``: re-checks under the lock, so a racing duplicate still fails."""
+        self.reserve(signer, nonce, now_ms)
+
+    def release(self, signer: str, nonce: int) -> None:
+        """Forget a reserved nonce (the request turned out undecodable and did not happen).
+
+        Only exact for the latest reservation; if it already pushed a smaller nonce out of a full
+        set, that one stays forgotten (harmless: the set only gets more permissive).
+        """
+        entry = self._entry(signer)
+        with entry.lock:
+            nonces = entry.sorted_nonces
+            i = bisect.bisect_left(nonces, nonce)
+            if i < len(nonces) and nonces[i] == nonce:
+                del nonces[i]
+
+    def _insert(self, entry: _SignerNonces, nonce: int) -> None:
+        bisect.insort(entry.sorted_nonces, nonce)
+        if len(entry.sorted_nonces) > self.set_size:
+            del entry.sorted_nonces[0]
+
+    def highest(self, signer: str) -> list[int]:
+        """The retained nonces of ``signer``, ascending (a copy; for tests and diagnostics)."""
+        entry = self._entry(signer)
+        with entry.lock:
+            return list(entry.sorted_nonces)

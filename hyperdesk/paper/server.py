@@ -1,0 +1,448 @@
+"""The paper exchange's HTTP protocol server: ``POST /info``, ``POST /exchange``, websocket ``/ws``.
+
+It speaks Hyperliquid's wire protocol closely enough that the unmodified official SDK works against
+it by changing only ``base_url``. The engine (``PaperExchange``) owns all state; this module only
+decodes requests, authenticates them (signature, signer → account, expiry, nonce) and encodes
+answers the way Hyperliquid does:
+
+* business errors: HTTP 200 ``{"status": "err", "response": "<text>"}``;
+* a body that cannot be decoded: HTTP 422 ``text/plain`` (Hyperliquid's axum text);
+* rate limited: HTTP 429 with the JSON body ``null``.
+
+Paper-only additions: ``POST /faucet`` and the admin hooks under ``/_paper/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from hyperdesk.paper import signing
+from hyperdesk.paper.nonces import NonceError, NonceTracker
+from hyperdesk.paper.ws import WebsocketHub
+
+if TYPE_CHECKING:
+    from hyperdesk.paper.exchange import PaperExchange
+
+log = logging.getLogger(__name__)
+
+DESERIALIZE_ERROR = "Failed to deserialize the JSON body into the target type"
+
+# Info request weights (protocol reference §11); every other type weighs 20.
+_INFO_WEIGHTS = {
+    "l2Book": 2,
+    "allMids": 2,
+    "clearinghouseState": 2,
+    "orderStatus": 2,
+    "spotClearinghouseState": 2,
+    "exchangeStatus": 2,
+    "userRole": 60,
+}
+# Info types whose weight grows by 1 per 20 returned items (per 60 for candleSnapshot).
+_INFO_ITEM_WEIGHTED = {
+    "recentTrades": 20,
+    "historicalOrders": 20,
+    "userFills": 20,
+    "userFillsByTime": 20,
+    "fundingHistory": 20,
+    "userFunding": 20,
+    "userTwapSliceFills": 20,
+    "delegatorHistory": 20,
+    "delegatorRewards": 20,
+    "candleSnapshot": 60,
+}
+
+
+class MalformedRequest(ValueError):
+    """The body cannot be decoded into a request; answered with HTTP 422 ``text/plain``."""
+
+
+class RateLimited(Exception):
+    """The client IP exceeded its weight budget; answered with HTTP 429 and body ``null``."""
+
+
+def _json_response(body: Any, status_code: int = 200) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status_code,
+        media_type="application/json",
+    )
+
+
+def _unprocessable(detail: str) -> PlainTextResponse:
+    return PlainTextResponse(f"{DESERIALIZE_ERROR}: {detail}", status_code=422)
+
+
+def _err(message: str) -> dict[str, Any]:
+    return {"status": "err", "response": message}
+
+
+# ---------------------------------------------------------------------------------------------
+# Rate limiting
+
+
+class WeightLimiter:
+    """A token bucket per client IP: ``per_minute`` weight, refilled continuously.
+
+    Monotonic wall time, not the exchange clock: the limit protects the server process, and a
+    ManualClock that never moves would otherwise lock a client out for good.
+    """
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._buckets: dict[str, tuple[float, float]] = {}  # ip -> (tokens, last refill)
+        self._lock = threading.Lock()
+
+    def charge(self, ip: str, weight: int) -> None:
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(ip, (float(self.per_minute), now))
+            tokens = min(float(self.per_minute), tokens + (now - last) * self.per_minute / 60.0)
+            if tokens < weight:
+                self._buckets[ip] = (tokens, now)
+                raise RateLimited
+            self._buckets[ip] = (tokens - weight, now)
+
+
+# ---------------------------------------------------------------------------------------------
+# The request pipeline (shared by HTTP and websocket "post" requests)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    action: dict[str, Any]
+    nonce: int
+    signature: dict[str, Any]
+    vault_address: str | None
+    expires_after: int | None
+
+    @property
+    def action_type(self) -> str:
+        return self.action["type"]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_address(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) != 42 or value[:2] not in ("0x", "0X"):
+        return False
+    try:
+        bytes.fromhex(value[2:])
+    except ValueError:
+        return False
+    return True
+
+
+def parse_envelope(body: Any) -> Envelope:
+    """Decode an ``/exchange`` body or raise ``MalformedRequest``."""
+    if not isinstance(body, dict):
+        raise MalformedRequest("expected a JSON object")
+    action = body.get("action")
+    if not isinstance(action, dict):
+        raise MalformedRequest("missing field `action`")
+    if not isinstance(action.get("type"), str):
+        raise MalformedRequest("missing field `type` in `action`")
+    nonce = body.get("nonce")
+    if not _is_int(nonce) or not 0 <= nonce < 2**64:
+        raise MalformedRequest("missing or invalid field `nonce`")
+    signature = body.get("signature")
+    if not isinstance(signature, dict):
+        raise MalformedRequest("missing field `signature`")
+    try:
+        signing.parse_signature(signature)
+    except signing.SignatureError as exc:
+        raise MalformedRequest(str(exc)) from None
+    vault_address = body.get("vaultAddress")
+    if vault_address is not None and not _is_address(vault_address):
+        raise MalformedRequest("invalid field `vaultAddress`")
+    expires_after = body.get("expiresAfter")
+    if expires_after is not None and (not _is_int(expires_after) or not 0 <= expires_after < 2**64):
+        raise MalformedRequest("invalid field `expiresAfter`")
+    return Envelope(
+        action=action,
+        nonce=nonce,
+        signature=signature,
+        vault_address=vault_address.lower() if vault_address else None,
+        expires_after=expires_after,
+    )
+
+
+def exchange_weight(action: dict[str, Any]) -> int:
+    """IP weight of an action: ``1 + floor(batch_length / 40)``."""
+    batch = action.get("orders") or action.get("cancels") or action.get("modifies") or []
+    return 1 + (len(batch) // 40 if isinstance(batch, list) else 0)
+
+
+def info_weight(body: dict[str, Any], result: Any) -> int:
+    kind = body.get("type")
+    weight = _INFO_WEIGHTS.get(kind, 20)  # type: ignore[arg-type]
+    per = _INFO_ITEM_WEIGHTED.get(kind)  # type: ignore[arg-type]
+    if per and isinstance(result, list):
+        weight += len(result) // per
+    return weight
+
+
+class ProtocolCore:
+    """Authentication and dispatch of ``/info`` and ``/exchange`` requests; thread-safe."""
+
+    def __init__(self, exchange: PaperExchange) -> None:
+        self.exchange = exchange
+        config = exchange.config
+        self.is_mainnet = bool(config.is_mainnet)
+        self.nonces = NonceTracker(
+            set_size=config.nonce_set_size,
+            window_past_ms=config.nonce_window_past_ms,
+            window_future_ms=config.nonce_window_future_ms,
+        )
+
+    def info(self, body: Any) -> Any:
+        from hyperdesk.paper.exchange import InfoError
+
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+            raise MalformedRequest("missing field `type`")
+        try:
+            return self.exchange.info(body)
+        except InfoError as exc:
+            raise MalformedRequest(str(exc)) from None
+
+    def recover_signer(self, env: Envelope) -> str:
+        """Lower-case signer address; ``SignatureError`` if the fields cannot be decoded."""
+        if signing.is_user_signed(env.action_type):
+            return signing.recover_user_signed_signer(
+                env.action, env.signature, is_mainnet=self.is_mainnet
+            )
+        return signing.recover_l1_signer(
+            env.action,
+            env.signature,
+            nonce=env.nonce,
+            vault_address=env.vault_address,
+            expires_after=env.expires_after,
+            is_mainnet=self.is_mainnet,
+        )
+
+    def execute(self, body: Any) -> dict[str, Any]:
+        """Run the §13.2 pipeline; returns the response body or raises ``MalformedRequest``.
+
+        Nothing is recorded (not even the nonce) unless the signature recovers a known signer, the
+        action has not expired and the nonce is acceptable.
+        """
+        env = parse_envelope(body)
+        action = env.action
+        user_signed = signing.is_user_signed(action["type"])
+        if user_signed:
+            chain = action.get("hyperliquidChain")
+            expected = signing.network_name(self.is_mainnet)
+            if chain != expected:
+                return _err(f"Invalid hyperliquidChain {chain!r}: this exchange is {expected}.")
+            action_nonce = signing.user_signed_nonce(action)
+            if _is_int(action_nonce) and action_nonce != env.nonce:
+                return _err(
+                    f"Invalid nonce: action nonce {action_nonce} does not match "
+                    f"request nonce {env.nonce}"
+                )
+        try:
+            signer = self.recover_signer(env)
+        except signing.UnrecoverableSignature:
+            return _err("Unable to recover signer.")
+        except signing.SignatureError as exc:
+            raise MalformedRequest(str(exc)) from None
+
+        account = self.exchange.resolve_signer(signer)
+        if account is None:
+            return _err(f"User or API Wallet {signer} does not exist.")
+        if user_signed and env.expires_after is not None:
+            return _err("expiresAfter is not supported for user-signed actions.")
+
+        now = self.exchange.clock.now_ms()
+        if env.expires_after is not None and now > env.expires_after:
+            return _err(f"Action expired: expiresAfter {env.expires_after} < time {now}.")
+        try:
+            self.nonces.reserve(signer, env.nonce, now)
+        except NonceError as exc:
+            return _err(str(exc))
+        # What an agent may do, vault leadership and everything else is the engine's business.
+        result = self.exchange.execute(
+            account=account, signer=signer, action=action, vault_address=env.vault_address
+        )
+        message = result.get("response") if result.get("status") == "err" else None
+        if isinstance(message, str) and message.startswith(DESERIALIZE_ERROR):
+            # The engine found the action undecodable: Hyperliquid rejects such a body before
+            # it reaches the chain, so answer 422 and give the nonce back.
+            self.nonces.release(signer, env.nonce)
+            raise MalformedRequest(message[len(DESERIALIZE_ERROR) :].lstrip(": "))
+        return result
+
+
+# ---------------------------------------------------------------------------------------------
+# The Starlette application
+
+
+async def _read_json(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MalformedRequest(f"invalid JSON: {exc}") from None
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def create_paper_app(exchange: PaperExchange) -> Starlette:
+    """Build the ASGI app serving ``exchange`` over Hyperliquid's protocol.
+
+    The app registers one listener on the engine (at startup) that forwards events to websocket
+    subscribers; create one app per engine.
+    """
+    core = ProtocolCore(exchange)
+    hub = WebsocketHub(exchange, core)
+    budget = exchange.config.rest_weight_per_minute
+    limiter = WeightLimiter(budget) if budget else None
+
+    def charge(request: Request, weight: int) -> None:
+        if limiter is not None:
+            limiter.charge(_client_ip(request), weight)
+
+    async def info_endpoint(request: Request) -> Response:
+        try:
+            body = await _read_json(request)
+            charge(
+                request, _INFO_WEIGHTS.get(body.get("type"), 20) if isinstance(body, dict) else 20
+            )
+            result = await run_in_threadpool(core.info, body)
+            if limiter is not None:
+                extra = info_weight(body, result) - _INFO_WEIGHTS.get(body["type"], 20)
+                if extra > 0:  # charged after the fact, like the real per-item weight
+                    with contextlib.suppress(RateLimited):
+                        charge(request, extra)
+        except MalformedRequest as exc:
+            return _unprocessable(str(exc))
+        except RateLimited:
+            return _json_response(None, 429)
+        return _json_response(result)
+
+    async def exchange_endpoint(request: Request) -> Response:
+        try:
+            body = await _read_json(request)
+            action = body.get("action") if isinstance(body, dict) else None
+            charge(request, exchange_weight(action) if isinstance(action, dict) else 1)
+            result = await run_in_threadpool(core.execute, body)
+        except MalformedRequest as exc:
+            return _unprocessable(str(exc))
+        except RateLimited:
+            return _json_response(None, 429)
+        return _json_response(result)
+
+    async def faucet_endpoint(request: Request) -> Response:
+        try:
+            body = await _read_json(request)
+            if not isinstance(body, dict) or not _is_address(body.get("user")):
+                raise MalformedRequest("missing or invalid field `user`")
+            usd = _decimal_field(body, "usd", "0")
+            hype = _decimal_field(body, "hype", "0")
+        except MalformedRequest as exc:
+            return _unprocessable(str(exc))
+        await run_in_threadpool(exchange.faucet, body["user"].lower(), usd, hype=hype)
+        return _json_response({"status": "ok"})
+
+    async def tick_endpoint(request: Request) -> Response:
+        """Optionally advance a ManualClock by ``{"ms": n}``, then run one engine tick."""
+        try:
+            body = await _read_json(request) if await request.body() else {}
+            ms = body.get("ms", 0) if isinstance(body, dict) else 0
+            if not _is_int(ms) or ms < 0:
+                raise MalformedRequest("invalid field `ms`")
+        except MalformedRequest as exc:
+            return _unprocessable(str(exc))
+        if ms:
+            advance = getattr(exchange.clock, "advance", None)
+            if advance is None:
+                return _unprocessable("the clock is not a ManualClock; `ms` cannot be used")
+            advance(ms=ms)
+        await run_in_threadpool(exchange.tick)
+        return _json_response({"status": "ok", "time": exchange.clock.now_ms()})
+
+    async def price_endpoint(request: Request) -> Response:
+        try:
+            body = await _read_json(request)
+            if not isinstance(body, dict) or not isinstance(body.get("coin"), str):
+                raise MalformedRequest("missing field `coin`")
+            px = _decimal_field(body, "px", None)
+        except MalformedRequest as exc:
+            return _unprocessable(str(exc))
+        try:
+            await run_in_threadpool(exchange.set_price, body["coin"], px)
+        except (KeyError, ValueError) as exc:
+            return _json_response(_err(f"Cannot set price: {exc}"))
+        return _json_response({"status": "ok"})
+
+    async def drop_connections_endpoint(request: Request) -> Response:
+        dropped = await hub.drop_all()
+        return _json_response({"status": "ok", "dropped": dropped})
+
+    async def health_endpoint(request: Request) -> Response:
+        return _json_response(
+            {
+                "status": "ok",
+                "time": exchange.clock.now_ms(),
+                "network": signing.network_name(core.is_mainnet),
+                "websockets": hub.connection_count(),
+                "subscriptions": hub.subscription_count(),
+            }
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        hub.attach_to_running_loop()
+        try:
+            yield
+        finally:
+            await hub.drop_all()
+
+    app = Starlette(
+        routes=[
+            Route("/info", info_endpoint, methods=["POST"]),
+            Route("/exchange", exchange_endpoint, methods=["POST"]),
+            Route("/faucet", faucet_endpoint, methods=["POST"]),
+            Route("/_paper/tick", tick_endpoint, methods=["POST"]),
+            Route("/_paper/price", price_endpoint, methods=["POST"]),
+            Route("/_paper/drop_connections", drop_connections_endpoint, methods=["POST"]),
+            Route("/_paper/health", health_endpoint, methods=["GET"]),
+            WebSocketRoute("/ws", hub.endpoint),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.core = core
+    app.state.hub = hub
+    return app
+
+
+def _decimal_field(body: dict[str, Any], name: str, default: str | None) -> Decimal:
+    raw = body.get(name, default)
+    if raw is None:
+        raise MalformedRequest(f"missing field `{name}`")
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise MalformedRequest(f"invalid field `{name}`")
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation:
+        raise MalformedRequest(f"invalid field `{name}`") from None
+    if not value.is_finite() or value < 0:
+        raise MalformedRequest(f"invalid field `{name}`")
+    return value

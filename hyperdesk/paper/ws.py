@@ -1,0 +1,412 @@
+"""Websocket ``/ws``: Hyperliquid's subscription protocol on top of the engine's events.
+
+Wire behaviour (protocol reference §7, §13.4):
+
+* on connect the text frame ``Websocket connection established.``;
+* ``{"method":"ping"}`` → ``{"channel":"pong"}``;
+* ``{"method":"subscribe"|"unsubscribe","subscription":{…}}`` → ack on ``subscriptionResponse``
+  echoing ``{method, subscription}``; errors on channel ``error`` with a string ``data``;
+* ``{"method":"post","id":n,"request":{"type":"info"|"action","payload":{…}}}`` → channel ``post``;
+* data frames ``{"channel": c, "data": d}`` carrying the routing fields the SDK dispatches on.
+
+Threading: the engine calls our listener synchronously from whichever thread changed state. The
+listener only hands the event to the event loop (``call_soon_threadsafe``) and returns. On the
+loop the event is encoded once and put on each subscriber's bounded queue; a per-connection sender
+task drains it. A client that lets its queue fill up is disconnected (close code 1008) instead of
+making the server buffer without bound.
+
+Limits per client IP, as Hyperliquid's: connections, subscriptions, and distinct users across
+user-specific subscriptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocket, WebSocketState
+
+if TYPE_CHECKING:
+    from hyperdesk.paper.exchange import Event, PaperExchange
+    from hyperdesk.paper.server import ProtocolCore
+
+log = logging.getLogger(__name__)
+
+CONNECTED_TEXT = "Websocket connection established."
+SEND_QUEUE_SIZE = 2048
+"""Frames buffered per connection before the client counts as too slow and is disconnected."""
+
+CLOSE_POLICY = 1008  # too slow, over a limit
+CLOSE_GOING_AWAY = 1001  # idle timeout, admin drop, shutdown
+
+# subscription type -> (wire channel, fields that form the routing key, user-specific)
+_SUBSCRIPTION_KINDS: dict[str, tuple[str, tuple[str, ...], bool]] = {
+    "allMids": ("allMids", (), False),
+    "l2Book": ("l2Book", ("coin",), False),
+    "trades": ("trades", ("coin",), False),
+    "bbo": ("bbo", ("coin",), False),
+    "candle": ("candle", ("coin", "interval"), False),
+    "userFills": ("userFills", ("user",), True),
+    "orderUpdates": ("orderUpdates", ("user",), True),
+    "userEvents": ("user", ("user",), True),
+}
+
+
+class SubscriptionError(ValueError):
+    """A subscribe/unsubscribe request that is answered on channel ``error``."""
+
+
+@dataclass(frozen=True)
+class Topic:
+    """What a subscription listens to: an engine event ``(channel, key)``."""
+
+    channel: str
+    key: str | None
+    user: str | None  # the user of a user-specific subscription (for the unique-user limit)
+
+
+def _encode(channel: str, data: Any = None, *, with_data: bool = True) -> str:
+    msg: dict[str, Any] = {"channel": channel}
+    if with_data:
+        msg["data"] = data
+    return json.dumps(msg, separators=(",", ":"))
+
+
+def _subscription_text(subscription: Any) -> str:
+    return json.dumps(subscription, separators=(",", ":"))
+
+
+def topic_of(subscription: Any) -> Topic:
+    """Validate a subscription object and return its topic; ``SubscriptionError`` if invalid."""
+    if not isinstance(subscription, dict) or subscription.get("type") not in _SUBSCRIPTION_KINDS:
+        raise SubscriptionError(f"Invalid subscription {_subscription_text(subscription)}")
+    channel, key_fields, user_specific = _SUBSCRIPTION_KINDS[subscription["type"]]
+    parts = []
+    for name in key_fields:
+        value = subscription.get(name)
+        if not isinstance(value, str) or not value:
+            raise SubscriptionError(f"Invalid subscription {_subscription_text(subscription)}")
+        parts.append(value.lower() if name == "user" else value)
+    if subscription["type"] == "allMids" and subscription.get("dex") not in (None, ""):
+        raise SubscriptionError(f"Invalid subscription {_subscription_text(subscription)}")
+    key = ":".join(parts) if parts else None
+    return Topic(channel, key, key if user_specific else None)
+
+
+@dataclass(eq=False)
+class Connection:
+    websocket: WebSocket
+    ip: str
+    queue: asyncio.Queue[str | None] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=SEND_QUEUE_SIZE)
+    )
+    topics: dict[Topic, Any] = field(default_factory=dict)  # topic -> subscription as given
+    # Topics whose snapshot is being fetched: live frames wait here so they follow the snapshot.
+    pending: dict[Topic, list[str]] = field(default_factory=dict)
+    closing: bool = False
+
+    def push(self, text: str) -> bool:
+        """Queue a frame; False if the client is too slow (queue full)."""
+        if self.closing:
+            return True
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+
+class WebsocketHub:
+    """All websocket connections of one server and the routing of engine events to them."""
+
+    def __init__(self, exchange: PaperExchange, core: ProtocolCore) -> None:
+        self.exchange = exchange
+        self.core = core
+        self.config = exchange.config
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._connections: set[Connection] = set()
+        self._by_ip: dict[str, set[Connection]] = defaultdict(set)
+        self._subscribers: dict[tuple[str, str | None], set[Connection]] = defaultdict(set)
+        self._listener_added = False
+
+    # -- engine side -------------------------------------------------------------------------
+
+    def attach_to_running_loop(self) -> None:
+        """Bind to the server's event loop and start receiving engine events (call at startup)."""
+        self.loop = asyncio.get_running_loop()
+        if not self._listener_added:
+            self.exchange.add_listener(self._on_engine_event)
+            self._listener_added = True
+
+    def _on_engine_event(self, event: Event) -> None:
+        # Runs on the engine's thread: must stay cheap and never block.
+        if (event.channel, event.key) not in self._subscribers:
+            return
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # loop shutting down
+            loop.call_soon_threadsafe(self._dispatch, event)
+
+    def _dispatch(self, event: Event) -> None:
+        subscribers = self._subscribers.get((event.channel, event.key))
+        if not subscribers:
+            return
+        if event.channel == "trades" and not event.data:
+            return  # the SDK cannot route an empty trades list
+        text = _encode(event.channel, event.data)
+        topic_key = (event.channel, event.key)
+        for conn in list(subscribers):
+            pending = next(
+                (buf for t, buf in conn.pending.items() if (t.channel, t.key) == topic_key), None
+            )
+            if pending is not None:
+                pending.append(text)
+            elif not conn.push(text):
+                self._disconnect_slow(conn)
+
+    def _disconnect_slow(self, conn: Connection) -> None:
+        log.info("closing slow websocket client %s", conn.ip)
+        self._schedule_close(conn, CLOSE_POLICY, "client too slow")
+
+    def _schedule_close(self, conn: Connection, code: int, reason: str) -> None:
+        if conn.closing:
+            return
+        conn.closing = True
+        # Wake the sender so it stops, then close the socket (which ends the receive loop).
+        with contextlib.suppress(asyncio.QueueFull):
+            conn.queue.put_nowait(None)
+        asyncio.get_running_loop().create_task(self._close(conn, code, reason))
+
+    async def _close(self, conn: Connection, code: int, reason: str) -> None:
+        if conn.websocket.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await conn.websocket.close(code=code, reason=reason)
+
+    # -- admin -------------------------------------------------------------------------------
+
+    def connection_count(self) -> int:
+        return len(self._connections)
+
+    def subscription_count(self) -> int:
+        """Active subscriptions over all connections (tests use it as a "subscribed" barrier)."""
+        return sum(len(c.topics) for c in list(self._connections))
+
+    async def drop_all(self) -> int:
+        """Close every websocket (clients see a server-side disconnect); returns how many."""
+        conns = list(self._connections)
+        for conn in conns:
+            conn.closing = True
+            with contextlib.suppress(asyncio.QueueFull):
+                conn.queue.put_nowait(None)
+        await asyncio.gather(
+            *(self._close(c, CLOSE_GOING_AWAY, "dropped by server") for c in conns),
+            return_exceptions=True,
+        )
+        return len(conns)
+
+    # -- connection lifecycle ----------------------------------------------------------------
+
+    async def endpoint(self, websocket: WebSocket) -> None:
+        ip = websocket.client.host if websocket.client else "unknown"
+        if len(self._by_ip[ip]) >= self.config.ws_max_connections:
+            # Refuse the handshake (HTTP 403) rather than accept and drop.
+            await websocket.close(code=CLOSE_POLICY)
+            return
+        conn = Connection(websocket, ip)
+        self._connections.add(conn)
+        self._by_ip[ip].add(conn)
+        try:
+            await websocket.accept()
+            await websocket.send_text(CONNECTED_TEXT)
+            sender = asyncio.create_task(self._sender(conn))
+            try:
+                await self._receiver(conn)
+            finally:
+                conn.closing = True
+                with contextlib.suppress(asyncio.QueueFull):
+                    conn.queue.put_nowait(None)
+                sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await sender
+        finally:
+            self._forget(conn)
+
+    def _forget(self, conn: Connection) -> None:
+        self._connections.discard(conn)
+        self._by_ip[conn.ip].discard(conn)
+        if not self._by_ip[conn.ip]:
+            del self._by_ip[conn.ip]
+        for topic in list(conn.topics):
+            self._unindex(conn, topic)
+        conn.topics.clear()
+
+    async def _sender(self, conn: Connection) -> None:
+        while True:
+            text = await conn.queue.get()
+            if text is None:
+                return
+            try:
+                await conn.websocket.send_text(text)
+            except Exception:  # the client went away; the receiver will notice too
+                return
+
+    async def _receiver(self, conn: Connection) -> None:
+        idle = self.config.ws_idle_timeout_s
+        while not conn.closing:
+            try:
+                message = await asyncio.wait_for(conn.websocket.receive(), timeout=idle)
+            except TimeoutError:
+                log.info("closing idle websocket client %s", conn.ip)
+                conn.closing = True
+                await self._close(conn, CLOSE_GOING_AWAY, "idle timeout")
+                return
+            except Exception:  # socket already closed under us (drop hook, shutdown)
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None and message.get("bytes") is not None:
+                text = message["bytes"].decode("utf-8", "replace")
+            if text is not None:
+                await self._handle(conn, text)
+
+    # -- client messages -----------------------------------------------------------------------
+
+    async def _handle(self, conn: Connection, text: str) -> None:
+        try:
+            msg = json.loads(text)
+        except json.JSONDecodeError:
+            conn.push(_encode("error", f"Invalid message: {text[:200]}"))
+            return
+        method = msg.get("method") if isinstance(msg, dict) else None
+        if method == "ping":
+            conn.push(_encode("pong", with_data=False))
+        elif method in ("subscribe", "unsubscribe"):
+            subscription = msg.get("subscription")
+            try:
+                if method == "subscribe":
+                    await self._subscribe(conn, subscription)
+                else:
+                    self._unsubscribe(conn, subscription)
+            except SubscriptionError as exc:
+                conn.push(_encode("error", str(exc)))
+        elif method == "post":
+            await self._post(conn, msg)
+        else:
+            conn.push(_encode("error", f"Invalid message: {text[:200]}"))
+
+    def _ip_subscription_count(self, ip: str) -> int:
+        return sum(len(c.topics) for c in self._by_ip.get(ip, ()))
+
+    def _ip_users(self, ip: str) -> set[str]:
+        return {t.user for c in self._by_ip.get(ip, ()) for t in c.topics if t.user is not None}
+
+    async def _subscribe(self, conn: Connection, subscription: Any) -> None:
+        topic = topic_of(subscription)
+        if topic in conn.topics:
+            raise SubscriptionError(f"Already subscribed: {_subscription_text(subscription)}")
+        limit = self.config.ws_max_subscriptions
+        if self._ip_subscription_count(conn.ip) >= limit:
+            raise SubscriptionError(f"Cannot track more than {limit} total subscriptions.")
+        if topic.user is not None:
+            users = self._ip_users(conn.ip)
+            max_users = self.config.ws_max_users
+            if topic.user not in users and len(users) >= max_users:
+                raise SubscriptionError(f"Cannot track more than {max_users} total users.")
+        conn.topics[topic] = subscription
+        self._subscribers[(topic.channel, topic.key)].add(conn)
+        conn.push(
+            _encode("subscriptionResponse", {"method": "subscribe", "subscription": subscription})
+        )
+        await self._send_snapshot(conn, topic)
+
+    async def _send_snapshot(self, conn: Connection, topic: Topic) -> None:
+        """First frame(s) of a subscription, if the channel has one (then buffered live frames)."""
+        if topic.channel not in ("userFills", "l2Book", "allMids", "bbo"):
+            return
+        conn.pending[topic] = []
+        try:
+            data = await run_in_threadpool(self._snapshot_data, topic)
+        except Exception:
+            log.exception("snapshot for %s failed", topic)
+            data = None
+        buffered = conn.pending.pop(topic, [])
+        if topic not in conn.topics:  # unsubscribed meanwhile
+            return
+        frames = ([_encode(topic.channel, data)] if data is not None else []) + buffered
+        for text in frames:
+            if not conn.push(text):
+                self._disconnect_slow(conn)
+                return
+
+    def _snapshot_data(self, topic: Topic) -> Any:
+        info = self.exchange.info
+        if topic.channel == "userFills":
+            fills = info({"type": "userFills", "user": topic.key})
+            return {"isSnapshot": True, "user": topic.key, "fills": fills}
+        if topic.channel == "allMids":
+            return {"mids": info({"type": "allMids"})}
+        book = info({"type": "l2Book", "coin": topic.key})
+        if not book:
+            return None
+        if topic.channel == "l2Book":
+            return book
+        bids, asks = book["levels"]
+        return {
+            "coin": book["coin"],
+            "time": book["time"],
+            "bbo": [bids[0] if bids else None, asks[0] if asks else None],
+        }
+
+    def _unsubscribe(self, conn: Connection, subscription: Any) -> None:
+        topic = topic_of(subscription)
+        if topic not in conn.topics:
+            raise SubscriptionError(f"Already unsubscribed: {_subscription_text(subscription)}")
+        self._unindex(conn, topic)
+        del conn.topics[topic]
+        conn.pending.pop(topic, None)
+        conn.push(
+            _encode("subscriptionResponse", {"method": "unsubscribe", "subscription": subscription})
+        )
+
+    def _unindex(self, conn: Connection, topic: Topic) -> None:
+        index_key = (topic.channel, topic.key)
+        subscribers = self._subscribers.get(index_key)
+        if subscribers is not None:
+            subscribers.discard(conn)
+            if not subscribers:
+                del self._subscribers[index_key]
+
+    async def _post(self, conn: Connection, msg: dict[str, Any]) -> None:
+        """Websocket post requests (§7.4): an info request or a signed action."""
+        from hyperdesk.paper.server import MalformedRequest
+
+        request_id = msg.get("id")
+        request = msg.get("request")
+        kind = request.get("type") if isinstance(request, dict) else None
+        payload = request.get("payload") if isinstance(request, dict) else None
+        try:
+            if kind == "info":
+                data = await run_in_threadpool(self.core.info, payload)
+                response = {
+                    "type": "info",
+                    "payload": {"type": payload.get("type"), "data": data},
+                }
+            elif kind == "action":
+                result = await run_in_threadpool(self.core.execute, payload)
+                response = {"type": "action", "payload": result}
+            else:
+                response = {"type": "error", "payload": "Invalid post request type"}
+        except MalformedRequest as exc:
+            response = {"type": "error", "payload": f"422 Unprocessable Entity: {exc}"}
+        except Exception:
+            log.exception("websocket post request failed")
+            response = {"type": "error", "payload": "500 Internal Server Error"}
+        conn.push(_encode("post", {"id": request_id, "response": response}))
