@@ -22,12 +22,12 @@ import time
 from decimal import Decimal
 
 import eth_account
-from hyperdesk.paper.exchange import PaperExchange
 from hyperliquid.exchange import Exchange
 from hyperliquid.info import Info
 
 from hyperdesk.paper.clock import SystemClock
 from hyperdesk.paper.config import PaperConfig
+from hyperdesk.paper.exchange import PaperExchange
 from hyperdesk.paper.runner import PaperServer
 
 
