@@ -50,11 +50,44 @@ def migrate(settings: Settings) -> int:
     return 0
 
 
+def rotate_master_key(settings: Settings) -> int:
+    """Add a new master key, make it current, and re-wrap every wallet's data key under it.
+
+    Wallet ciphertext is untouched; only the small wrapped data keys change, one transaction for
+    all of them. Old master keys stay in the keyring file until an operator removes them.
+    """
+    from sqlalchemy import select
+
+    from hyperdesk.keystore import EncryptedKey, load_keyring, rewrap, rotate_keyring
+    from hyperdesk.persistence.database import make_engine, make_session_factory, transaction
+    from hyperdesk.persistence.migrate import upgrade_to_head
+    from hyperdesk.persistence.models import Wallet
+
+    path = settings.resolved_master_key_file
+    key_id = rotate_keyring(path)
+    keyring = load_keyring(path)
+    engine = make_engine(settings.resolved_database_url)
+    upgrade_to_head(engine)
+    rewrapped = 0
+    with transaction(make_session_factory(engine)) as session:
+        for wallet in session.scalars(select(Wallet).where(Wallet.key_id != key_id)):
+            fresh = rewrap(EncryptedKey.deserialize(wallet.encrypted_key), keyring)
+            wallet.encrypted_key, wallet.key_id = fresh.serialize(), fresh.key_id
+            rewrapped += 1
+    engine.dispose()
+    print(f"master key {key_id} is now current in {path}; re-wrapped {rewrapped} wallet keys")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hyperdesk", description=__doc__)
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the server (the default)")
     commands.add_parser("migrate", help="upgrade the database schema to the latest version")
+    commands.add_parser(
+        "rotate-master-key",
+        help="create the wallet master keyring, or add a new key and re-wrap every wallet key",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -63,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     if args.command == "migrate":
         return migrate(settings)
+    if args.command == "rotate-master-key":
+        return rotate_master_key(settings)
     return serve(settings)
 
 

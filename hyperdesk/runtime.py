@@ -1,7 +1,7 @@
 """Assembles and tears down the whole server: database, secrets, paper exchange, actor system.
 
-Start order follows dependencies (storage, secrets, exchange, actors); stop runs in reverse, so
-nothing is left talking to a component that has already gone.
+Start order follows dependencies (storage, secrets, exchange, actors, reconciliation); stop runs
+in reverse, so nothing is left talking to a component that has already gone.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from sqlalchemy import Engine, text
 from hyperdesk.accounts.service import AccountService
 from hyperdesk.accounts.throttle import LoginThrottle
 from hyperdesk.accounts.tokens import TokenService
+from hyperdesk.errors import ConfigurationError
+from hyperdesk.keystore import KeystoreError, ensure_keyring
 from hyperdesk.persistence.database import make_engine, make_session_factory
 from hyperdesk.persistence.migrate import upgrade_to_head
 from hyperdesk.secret_files import load_or_create_jwt_secret
 from hyperdesk.services import Services
-from hyperdesk.settings import HYPERLIQUID_URLS, Settings
+from hyperdesk.settings import DEFAULT_VAULTS, HYPERLIQUID_URLS, Settings
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +32,43 @@ def detect_sandbox() -> str:
 
 
 class Runtime:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, paper_config: object | None = None) -> None:
         self.settings = settings
+        self.paper_config = paper_config
         self._stops: list[Callable[[], None]] = []
         self.engine: Engine | None = None
         self.services: Services | None = None
+        self.paper: object | None = None
 
     def start(self) -> Services:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Services:
+        from hyperdesk.actors.exchange import ExchangeClient
+        from hyperdesk.actors.market_stream import MarketStreamActor
+        from hyperdesk.exchange.hyperliquid import HyperliquidAPI
+        from hyperdesk.trading.earn import EarnService
+        from hyperdesk.trading.fills import FillRecorder
+        from hyperdesk.trading.history import TradeHistory
+        from hyperdesk.trading.orders import OrderService
+        from hyperdesk.trading.reconcile import reconcile
+        from hyperdesk.wallets.service import WalletService
+
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         jwt_secret = load_or_create_jwt_secret(
             settings.resolved_jwt_secret_file, create=settings.generates_secrets
         )
+        try:
+            keyring = ensure_keyring(
+                settings.resolved_master_key_file, create=settings.generates_secrets
+            )
+        except KeystoreError as exc:
+            raise ConfigurationError(str(exc)) from None
 
         engine = make_engine(settings.resolved_database_url)
         self.engine = engine
@@ -50,28 +77,82 @@ class Runtime:
         sessions = make_session_factory(engine)
 
         exchange_url = self._start_exchange()
+        wallets = WalletService(sessions, keyring)
+        api = HyperliquidAPI(exchange_url)
+        exchange = ExchangeClient.start(api, wallets.key_for)
+        self._stops.append(exchange.stop)
 
+        fills = FillRecorder(sessions)
         tokens = TokenService(jwt_secret, lifetime_seconds=settings.access_token_minutes * 60)
         throttle = LoginThrottle(
             max_failures=settings.login_attempts_per_window,
             window_seconds=settings.login_window_seconds,
         )
-        self.services = Services(
+        services = Services(
             settings=settings,
             sessions=sessions,
             accounts=AccountService(sessions, tokens, throttle),
             exchange_url=exchange_url,
             sandbox=detect_sandbox(),
             database_ok=lambda: _ping(engine),
+            wallets=wallets,
+            exchange=exchange,
+            orders=OrderService(sessions, exchange, fills),
+            earn=EarnService(sessions, exchange),
+            fills=fills,
+            history=TradeHistory(sessions),
+            known_vaults=self._known_vaults(),
         )
-        return self.services
+
+        # Catch up with what happened while we were down before anything new is streamed.
+        reconcile(sessions, exchange, fills)
+
+        stream_ref = MarketStreamActor.start(
+            exchange_url,
+            exchange.info_request,
+            fills_sink=services.on_stream_fills,
+            order_updates_sink=services.on_stream_orders,
+            max_ws_users=settings.stream_max_users,
+            poll_interval=settings.stream_poll_seconds,
+        )
+        self._stops.append(lambda: stream_ref.stop(timeout=10))
+        stream = stream_ref.proxy()
+        services.stream = stream
+        stream.subscribe({"type": "allMids"}, services.on_mids).get(timeout=10)
+        for wallet in wallets.all_wallets():
+            services.on_wallet_added(wallet)
+
+        self.services = services
+        return services
+
+    def _known_vaults(self) -> tuple[str, ...]:
+        if self.settings.vaults:
+            return tuple(v.lower() for v in self.settings.vaults)
+        if self.settings.is_paper:
+            from hyperdesk.paper.config import PaperConfig
+
+            config = self.paper_config or PaperConfig()
+            return tuple(v.address for v in config.vaults)  # type: ignore[attr-defined]
+        return DEFAULT_VAULTS[self.settings.network]
 
     def _start_exchange(self) -> str:
         if self.settings.exchange_url:
             return self.settings.exchange_url
         if not self.settings.is_paper:
             return HYPERLIQUID_URLS[self.settings.network]
-        return ""
+        from hyperdesk.paper.clock import SystemClock
+        from hyperdesk.paper.config import PaperConfig
+        from hyperdesk.paper.exchange import PaperExchange
+        from hyperdesk.paper.runner import PaperServer
+
+        config = self.paper_config or PaperConfig(seed=self.settings.paper_seed)
+        exchange = PaperExchange(config, SystemClock())  # type: ignore[arg-type]
+        server = PaperServer(exchange, host="127.0.0.1", port=self.settings.paper_port)
+        base_url = server.start()
+        self.paper = server
+        self._stops.append(server.stop)
+        log.info("paper exchange serving Hyperliquid's protocol at %s", base_url)
+        return base_url
 
     def stop(self) -> None:
         while self._stops:

@@ -6,13 +6,31 @@ it to `create_app`, so every dependency is explicit and replaceable.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hyperdesk.accounts.service import AccountService
+from hyperdesk.errors import NotFound
+from hyperdesk.http.live import LiveHub
+from hyperdesk.persistence.models import Bot, Wallet
 from hyperdesk.settings import Settings
+from hyperdesk.trading.fills import RecordedFill
+
+if TYPE_CHECKING:
+    from hyperdesk.actors.exchange import ExchangeClient
+    from hyperdesk.trading.earn import EarnService
+    from hyperdesk.trading.fills import FillRecorder
+    from hyperdesk.trading.history import TradeHistory
+    from hyperdesk.trading.orders import OrderService
+    from hyperdesk.wallets.service import WalletService, WalletView
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -23,3 +41,128 @@ class Services:
     exchange_url: str
     sandbox: str
     database_ok: Callable[[], bool]
+    wallets: WalletService
+    exchange: ExchangeClient
+    orders: OrderService
+    earn: EarnService
+    fills: FillRecorder
+    history: TradeHistory
+    known_vaults: tuple[str, ...] = ()
+    hub: LiveHub = field(default_factory=LiveHub)
+    stream: Any = None  # proxy of the MarketStreamActor; None when streaming is off
+    _topics: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+    _topics_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- ownership helpers --------------------------------------------------------------------
+
+    def require_bot(self, user_id: int, bot_id: int) -> None:
+        with self.sessions() as session:
+            owner = session.scalar(select(Bot.user_id).where(Bot.id == bot_id))
+        if owner != user_id:
+            raise NotFound("Bot not found.")
+
+    def users_of_account(self, account: str) -> set[int]:
+        with self.sessions() as session:
+            return set(
+                session.scalars(select(Wallet.user_id).where(Wallet.account_address == account))
+            )
+
+    # -- live events ----------------------------------------------------------------------------
+
+    def publish_fills(self, recorded: Iterable[RecordedFill]) -> None:
+        by_user: dict[int, list[dict[str, Any]]] = {}
+        for item in recorded:
+            f = item.fill
+            by_user.setdefault(item.user_id, []).append(
+                {
+                    "wallet_id": item.wallet_id,
+                    "bot_id": item.bot_id,
+                    "source": item.source,
+                    "coin": f.coin,
+                    "side": f.side,
+                    "price": str(f.price),
+                    "size": str(f.size),
+                    "fee": str(f.fee),
+                    "closed_pnl": str(f.closed_pnl),
+                    "time": f.time_ms,
+                    "tid": f.tid,
+                    "oid": f.oid,
+                    "cloid": f.cloid,
+                }
+            )
+        for user_id, fills in by_user.items():
+            self.hub.publish_user(user_id, {"channel": "fills", "data": fills})
+
+    def on_stream_fills(self, account: str, fills: tuple[Any, ...]) -> None:
+        """Fill sink of the market stream: record once, then tell the owners' browsers."""
+        try:
+            self.publish_fills(self.fills.record(account, fills))
+        except Exception:
+            log.exception("could not record %d fills of %s", len(fills), account)
+
+    def on_stream_orders(self, message: Any) -> None:
+        account = message.account
+        payload = {
+            "account": account,
+            "updates": [_plain_json(u) for u in getattr(message, "updates", ())],
+            "snapshot": [_plain_json(o) for o in getattr(message, "orders", ())],
+        }
+        for user_id in self.users_of_account(account):
+            self.hub.publish_user(user_id, {"channel": "orders", "data": payload})
+
+    def acquire_topic(self, topic: str) -> None:
+        if self.stream is None or topic == "mids":
+            return
+        with self._topics_lock:
+            count, sub_id = self._topics.get(topic, (0, None))
+            if count == 0:
+                coin = topic.split(":", 1)[1]
+                sub_id = self.stream.subscribe(
+                    {"type": "l2Book", "coin": coin},
+                    lambda data, topic=topic: self._on_book(topic, data),
+                ).get(timeout=10)
+            self._topics[topic] = (count + 1, sub_id)
+
+    def release_topic(self, topic: str) -> None:
+        if self.stream is None or topic == "mids":
+            return
+        with self._topics_lock:
+            count, sub_id = self._topics.get(topic, (0, None))
+            if count <= 1:
+                self._topics.pop(topic, None)
+                if sub_id is not None:
+                    self.stream.unsubscribe(sub_id).get(timeout=10)
+            else:
+                self._topics[topic] = (count - 1, sub_id)
+
+    def _on_book(self, topic: str, data: Any) -> None:
+        self.hub.publish_topic(topic, {"channel": "book", "data": _plain_json(data.data)})
+
+    def on_mids(self, data: Any) -> None:
+        self.hub.publish_topic("mids", {"channel": "mids", "data": _plain_json(data.data)})
+
+    # -- wallets and streaming ----------------------------------------------------------------
+
+    def on_wallet_added(self, wallet: WalletView) -> None:
+        if self.stream is not None:
+            since = self.fills.last_fill_time_ms(wallet.account_address)
+            self.stream.track_user(wallet.account_address, 0, since).get(timeout=10)
+
+    def on_wallet_removed(self, wallet: WalletView) -> None:
+        self.exchange.forget_wallet(wallet.id)
+        if self.stream is not None and not self.users_of_account(wallet.account_address):
+            self.stream.untrack_user(wallet.account_address).get(timeout=10)
+
+    def stream_mode(self, account: str) -> str | None:
+        if self.stream is None:
+            return None
+        return self.stream.user_modes().get(timeout=10).get(account)
+
+
+def _plain_json(value: Any) -> Any:
+    """Frozen stream data (mapping proxies, tuples) back to plain JSON values."""
+    if isinstance(value, (list, tuple)):
+        return [_plain_json(v) for v in value]
+    if hasattr(value, "items"):
+        return {k: _plain_json(v) for k, v in value.items()}
+    return value

@@ -27,6 +27,13 @@ HYPERLIQUID_URLS = {
 }
 
 
+# Hyperliquidity Provider, the protocol vault, on each network; the paper exchange lists its own.
+DEFAULT_VAULTS = {
+    Network.TESTNET: ("0xa15099a30bbf2e68942d6f4c43d70d04faeab0a0",),
+    Network.MAINNET: ("0xdfc24b077bc1425ad1dea75bcb6f8158e10df303",),
+}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HYPERDESK_", extra="ignore", frozen=True)
 
@@ -57,6 +64,14 @@ class Settings(BaseSettings):
     )
     paper_port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port")
     paper_seed: int = 1
+
+    vaults: tuple[str, ...] = Field(
+        default=(), description="vault addresses to list; empty = the network's known vaults"
+    )
+    stream_max_users: int = Field(
+        default=10, ge=0, le=10, description="wallets streamed over the websocket; the rest poll"
+    )
+    stream_poll_seconds: float = Field(default=5.0, gt=0, description="poll interval of the rest")
 
     allow_weak_sandbox: bool = Field(
         default=False, description="let real-money networks run bots without bubblewrap"

@@ -83,3 +83,15 @@ def test_a_real_network_refuses_to_start_without_its_secrets(tmp_path, database_
     assert "cannot start" in output
     assert "jwt.secret" in output or "HYPERDESK_JWT_SECRET_FILE" in output
     assert not (tmp_path / "data" / "jwt.secret").exists()
+
+
+def test_a_real_network_refuses_to_start_without_its_master_key(tmp_path, database_url):
+    secret = tmp_path / "data" / "jwt.secret"
+    secret.parent.mkdir(parents=True)
+    secret.write_text("ab" * 32)
+    process, _ = _start(tmp_path, database_url, HYPERDESK_NETWORK="testnet")
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert "master key file" in output
+    assert "rotate-master-key" in output
+    assert not (tmp_path / "data" / "master.keys").exists()

@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from hyperdesk import __version__
 from hyperdesk.http.errors import install_error_handlers
-from hyperdesk.http.routes import auth, health
+from hyperdesk.http.routes import auth, earn, health, live, markets, orders, trades, wallets
 from hyperdesk.http.security_headers import SecurityHeadersMiddleware
 from hyperdesk.services import Services
 
@@ -32,6 +32,12 @@ def create_app(services: Services, *, frontend_dir: Path = FRONTEND_DIR) -> Fast
     api = APIRouter(prefix="/api")
     api.include_router(health.router)
     api.include_router(auth.router)
+    api.include_router(wallets.router)
+    api.include_router(markets.router)
+    api.include_router(orders.router)
+    api.include_router(trades.router)
+    api.include_router(earn.router)
+    api.include_router(live.router)
     app.include_router(api)
 
     if frontend_dir.is_dir():

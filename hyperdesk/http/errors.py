@@ -10,6 +10,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hyperdesk.errors import DomainError, TooManyRequests
+from hyperdesk.exchange.errors import (
+    ExchangeError,
+    ExchangeRejected,
+    ExchangeTimeout,
+    OrderNotFound,
+    RateLimited,
+    TransientExchangeError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +49,10 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(exc.code, exc.message, **exc.extra), status_code=exc.status, headers=headers
         )
 
+    @app.exception_handler(ExchangeError)
+    async def exchange_error(_request: Request, exc: ExchangeError) -> JSONResponse:
+        return JSONResponse({"detail": exc.to_dict()}, status_code=_exchange_status(exc))
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
@@ -68,6 +80,20 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             error_body("INTERNAL", "Something went wrong on the server."), status_code=500
         )
+
+
+def _exchange_status(exc: ExchangeError) -> int:
+    if isinstance(exc, RateLimited):
+        return 429
+    if isinstance(exc, ExchangeTimeout):
+        return 504
+    if isinstance(exc, TransientExchangeError):
+        return 503
+    if isinstance(exc, OrderNotFound):
+        return 404
+    if isinstance(exc, ExchangeRejected):
+        return 422
+    return 502
 
 
 def _clean(err: dict) -> str:

@@ -1,0 +1,86 @@
+"""Manual trading: place, list, modify and cancel orders."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from hyperdesk.exchange.models import OrderRequest
+from hyperdesk.http.deps import CurrentUser, ServicesDep
+from hyperdesk.http.trading_schemas import OpenOrderOut, OrderIn, OrderModifyIn, OrderOut
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+
+@router.get("", response_model=list[OpenOrderOut])
+def open_orders(
+    wallet_id: Annotated[int, Query()], user: CurrentUser, services: ServicesDep
+) -> list[OpenOrderOut]:
+    return [
+        OpenOrderOut(
+            coin=o.coin,
+            side=o.side,
+            price=o.price,
+            size=o.size,
+            orig_size=o.orig_size,
+            oid=o.oid,
+            cloid=o.cloid,
+            reduce_only=o.reduce_only,
+            order_type=o.order_type,
+            is_trigger=o.is_trigger,
+            trigger_price=o.trigger_price,
+            time=o.timestamp_ms,
+            bot_id=bot_id,
+        )
+        for o, bot_id in services.orders.open_orders(user.id, wallet_id)
+    ]
+
+
+@router.post("", response_model=OrderOut)
+def place_order(body: OrderIn, user: CurrentUser, services: ServicesDep) -> OrderOut:
+    request = OrderRequest(
+        coin=body.coin,
+        is_buy=body.side == "buy",
+        size=body.size,
+        price=body.price,
+        order_type=body.type,
+        tif=body.tif if body.type == "limit" else "Ioc",
+        reduce_only=body.reduce_only,
+        slippage=body.slippage,
+        trigger_price=body.trigger_price,
+        trigger_kind=body.trigger_kind,
+    )
+    placed = services.orders.place(user.id, body.wallet_id, request)
+    result = placed.result
+    services.publish_fills(placed.new_fills)
+    return OrderOut(
+        id=placed.order_id,
+        status=result.status,
+        oid=result.oid,
+        cloid=result.cloid,
+        filled_size=result.filled_size,
+        avg_price=result.avg_price,
+    )
+
+
+@router.patch("/{oid}", response_model=OrderOut)
+def modify_order(
+    oid: int, body: OrderModifyIn, user: CurrentUser, services: ServicesDep
+) -> OrderOut:
+    result = services.orders.modify(user.id, body.wallet_id, oid, price=body.price, size=body.size)
+    return OrderOut(
+        status=result.status,
+        oid=result.oid,
+        cloid=result.cloid,
+        filled_size=result.filled_size,
+        avg_price=result.avg_price,
+    )
+
+
+@router.delete("/{oid}", status_code=status.HTTP_204_NO_CONTENT)
+def cancel_order(
+    oid: int, wallet_id: Annotated[int, Query()], user: CurrentUser, services: ServicesDep
+) -> Response:
+    services.orders.cancel(user.id, wallet_id, oid)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,117 @@
+"""Wallets: import or generate, list, rename, delete; the live account view; the paper faucet."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from hyperdesk.errors import Forbidden
+from hyperdesk.http.deps import CurrentUser, ServicesDep
+from hyperdesk.http.trading_schemas import (
+    AccountOut,
+    FaucetIn,
+    LeverageIn,
+    PositionOut,
+    SpotBalanceOut,
+    WalletIn,
+    WalletOut,
+    WalletPatch,
+)
+from hyperdesk.wallets.service import WalletView
+
+router = APIRouter(prefix="/wallets", tags=["wallets"])
+
+
+def _out(view: WalletView) -> WalletOut:
+    return WalletOut(
+        id=view.id,
+        label=view.label,
+        address=view.address,
+        account_address=view.account_address,
+        is_agent=view.is_agent,
+        created_at=view.created_at,
+        warnings=list(view.warnings),
+    )
+
+
+@router.get("", response_model=list[WalletOut])
+def list_wallets(user: CurrentUser, services: ServicesDep) -> list[WalletOut]:
+    return [_out(w) for w in services.wallets.list(user.id)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=WalletOut)
+def create_wallet(body: WalletIn, user: CurrentUser, services: ServicesDep) -> WalletOut:
+    key = body.private_key.get_secret_value() if body.private_key else None
+    view = services.wallets.create(
+        user.id, label=body.label, private_key=key, account_address=body.account_address
+    )
+    services.on_wallet_added(view)
+    return _out(view)
+
+
+@router.get("/{wallet_id}", response_model=WalletOut)
+def get_wallet(wallet_id: int, user: CurrentUser, services: ServicesDep) -> WalletOut:
+    return _out(services.wallets.get(user.id, wallet_id))
+
+
+@router.patch("/{wallet_id}", response_model=WalletOut)
+def rename_wallet(
+    wallet_id: int, body: WalletPatch, user: CurrentUser, services: ServicesDep
+) -> WalletOut:
+    return _out(services.wallets.rename(user.id, wallet_id, body.label))
+
+
+@router.delete("/{wallet_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_wallet(wallet_id: int, user: CurrentUser, services: ServicesDep) -> Response:
+    view = services.wallets.get(user.id, wallet_id)
+    services.wallets.delete(user.id, wallet_id)
+    services.on_wallet_removed(view)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{wallet_id}/account", response_model=AccountOut)
+def account(wallet_id: int, user: CurrentUser, services: ServicesDep) -> AccountOut:
+    wallet = services.wallets.get(user.id, wallet_id)
+    summary = services.exchange.account_summary(wallet.account_address)
+    return AccountOut(
+        address=summary.address,
+        account_value=summary.account_value,
+        withdrawable=summary.withdrawable,
+        margin_used=summary.margin_used,
+        maintenance_margin_used=summary.maintenance_margin_used,
+        total_notional=summary.total_notional,
+        positions=[
+            PositionOut(
+                coin=p.coin,
+                size=p.size,
+                entry_price=p.entry_price,
+                unrealized_pnl=p.unrealized_pnl,
+                leverage=p.leverage,
+                leverage_type=p.leverage_type,
+                liquidation_price=p.liquidation_price,
+                margin_used=p.margin_used,
+                position_value=p.position_value,
+            )
+            for p in summary.positions
+        ],
+        spot_balances=[
+            SpotBalanceOut(coin=b.coin, total=b.total, hold=b.hold) for b in summary.spot_balances
+        ],
+        stream_mode=services.stream_mode(wallet.account_address),
+    )
+
+
+@router.post("/{wallet_id}/faucet", response_model=AccountOut)
+def faucet(wallet_id: int, body: FaucetIn, user: CurrentUser, services: ServicesDep) -> AccountOut:
+    if not services.settings.is_paper:
+        raise Forbidden("The faucet exists only on the paper network.", code="PAPER_ONLY")
+    wallet = services.wallets.get(user.id, wallet_id)
+    services.exchange.faucet(wallet.account_address, body.amount, hype=body.hype)
+    return account(wallet_id, user, services)
+
+
+@router.post("/{wallet_id}/leverage", status_code=status.HTTP_204_NO_CONTENT)
+def set_leverage(
+    wallet_id: int, body: LeverageIn, user: CurrentUser, services: ServicesDep
+) -> Response:
+    services.orders.set_leverage(user.id, wallet_id, body.coin, body.leverage, cross=body.cross)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

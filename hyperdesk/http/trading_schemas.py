@@ -1,0 +1,235 @@
+"""Request and response models for wallets, markets, orders, trades, vaults and staking."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, SecretStr
+
+from hyperdesk.http.schemas import StrictIn
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+#: A decimal that travels as an exact JSON string without exponent (api.md).
+DecimalStr = Annotated[Decimal, PlainSerializer(_plain, return_type=str, when_used="json")]
+
+
+MAX_AMOUNT = Decimal(10**15)
+
+
+def _positive_finite(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("must be a finite number")
+    if value <= 0:
+        raise ValueError("must be greater than zero")
+    if value >= MAX_AMOUNT:
+        raise ValueError(f"must be below {MAX_AMOUNT:,}")
+    return value
+
+
+def _address(value: str) -> str:
+    if not _ADDRESS.match(value):
+        raise ValueError("must be 0x followed by 40 hex digits")
+    return value.lower()
+
+
+PositiveDecimal = Annotated[Decimal, AfterValidator(_positive_finite)]
+Address = Annotated[str, AfterValidator(_address)]
+Coin = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9@/:_-]+$")]
+
+
+class WalletIn(StrictIn):
+    label: str = Field(min_length=1, max_length=100)
+    private_key: SecretStr | None = Field(
+        default=None, description="hex; omit to generate a new key on the server"
+    )
+    account_address: Address | None = Field(
+        default=None, description="the master account an API (agent) wallet trades for"
+    )
+
+
+class WalletPatch(StrictIn):
+    label: str = Field(min_length=1, max_length=100)
+
+
+class WalletOut(BaseModel):
+    id: int
+    label: str
+    address: str
+    account_address: str
+    is_agent: bool
+    created_at: datetime
+    warnings: list[str] = []
+
+
+class FaucetIn(StrictIn):
+    amount: PositiveDecimal = Field(le=Decimal(1_000_000), description="paper USDC")
+    hype: Decimal = Field(default=Decimal(0), ge=0, le=Decimal(1_000_000))
+
+
+class LeverageIn(StrictIn):
+    coin: Coin
+    leverage: int = Field(ge=1, le=100)
+    cross: bool = True
+
+
+class PositionOut(BaseModel):
+    coin: str
+    size: DecimalStr
+    entry_price: DecimalStr | None
+    unrealized_pnl: DecimalStr
+    leverage: int
+    leverage_type: str
+    liquidation_price: DecimalStr | None
+    margin_used: DecimalStr
+    position_value: DecimalStr
+
+
+class SpotBalanceOut(BaseModel):
+    coin: str
+    total: DecimalStr
+    hold: DecimalStr
+
+
+class AccountOut(BaseModel):
+    address: str
+    account_value: DecimalStr
+    withdrawable: DecimalStr
+    margin_used: DecimalStr
+    maintenance_margin_used: DecimalStr
+    total_notional: DecimalStr
+    positions: list[PositionOut]
+    spot_balances: list[SpotBalanceOut]
+    stream_mode: str | None = None
+
+
+class MarketOut(BaseModel):
+    coin: str
+    sz_decimals: int
+    max_leverage: int
+    mid: DecimalStr | None
+
+
+class LevelOut(BaseModel):
+    price: DecimalStr
+    size: DecimalStr
+
+
+class BookOut(BaseModel):
+    coin: str
+    bids: list[LevelOut]
+    asks: list[LevelOut]
+    time: int
+
+
+class CandleOut(BaseModel):
+    time: int
+    open: DecimalStr
+    high: DecimalStr
+    low: DecimalStr
+    close: DecimalStr
+    volume: DecimalStr
+
+
+class OrderIn(StrictIn):
+    wallet_id: int
+    coin: Coin
+    side: Literal["buy", "sell"]
+    type: Literal["limit", "market"] = "limit"
+    size: PositiveDecimal
+    price: PositiveDecimal | None = None
+    tif: Literal["Gtc", "Ioc", "Alo"] = "Gtc"
+    reduce_only: bool = False
+    slippage: Decimal = Field(default=Decimal("0.05"), gt=0, le=Decimal("0.5"))
+    trigger_price: PositiveDecimal | None = None
+    trigger_kind: Literal["tp", "sl"] | None = None
+
+
+class OrderModifyIn(StrictIn):
+    wallet_id: int
+    price: PositiveDecimal | None = None
+    size: PositiveDecimal | None = None
+
+
+class OrderOut(BaseModel):
+    id: int | None = None
+    status: str
+    oid: int | None
+    cloid: str | None
+    filled_size: DecimalStr
+    avg_price: DecimalStr | None
+
+
+class OpenOrderOut(BaseModel):
+    coin: str
+    side: str
+    price: DecimalStr
+    size: DecimalStr
+    orig_size: DecimalStr
+    oid: int
+    cloid: str | None
+    reduce_only: bool
+    order_type: str
+    is_trigger: bool
+    trigger_price: DecimalStr | None
+    time: int
+    bot_id: int | None
+
+
+class TradeOut(BaseModel):
+    id: int
+    wallet_id: int
+    bot_id: int | None
+    source: str
+    coin: str
+    side: str
+    price: DecimalStr
+    size: DecimalStr
+    fee: DecimalStr
+    closed_pnl: DecimalStr
+    direction: str
+    time: int
+    tid: int
+    oid: int
+    cloid: str | None
+
+
+class TradePageOut(BaseModel):
+    items: list[TradeOut]
+    next_cursor: int | None
+
+
+class TradeSummaryOut(BaseModel):
+    trades: int
+    volume: DecimalStr
+    fees: DecimalStr
+    realized_pnl: DecimalStr
+    net_pnl: DecimalStr
+
+
+class AmountIn(StrictIn):
+    wallet_id: int
+    amount: PositiveDecimal = Field(le=Decimal(10**12))
+
+
+class StakeIn(StrictIn):
+    wallet_id: int
+    validator: Address
+    amount: PositiveDecimal = Field(le=Decimal(10**12))
+
+
+class ActionOut(BaseModel):
+    ok: bool
+    action: str
+    detail: str = ""

@@ -1,0 +1,1 @@
+"""Platform-side trading records: cloids that say who placed an order, fills, trade history."""

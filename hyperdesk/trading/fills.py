@@ -1,0 +1,127 @@
+"""Recording fills exactly once, whichever way they arrive.
+
+Fills reach us three ways — an order's own response, the websocket stream (with a snapshot replay
+on every reconnect) and backfill after a gap — and every path goes through `FillRecorder.record`.
+The unique key (account, tid) plus insert-or-ignore makes every repeat a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from hyperdesk.exchange.models import Fill as WireFill
+from hyperdesk.persistence.database import transaction
+from hyperdesk.persistence.models import Bot, Fill, Order, Wallet, utcnow
+from hyperdesk.trading.cloids import bot_id_of, is_ours
+
+
+@dataclass(frozen=True)
+class RecordedFill:
+    """A fill that was new to the database, with whom it was attributed to (for fan-out)."""
+
+    fill: WireFill
+    user_id: int
+    wallet_id: int
+    bot_id: int | None
+    source: str
+
+
+class FillRecorder:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def record(self, account: str, fills: Iterable[WireFill]) -> list[RecordedFill]:
+        """Store the fills of `account` not stored yet; returns only the new ones."""
+        account = account.lower()
+        batch = {f.tid: f for f in fills if f.account == account}
+        if not batch:
+            return []
+        with transaction(self._sessions) as session:
+            wallets = session.scalars(
+                select(Wallet).where(Wallet.account_address == account).order_by(Wallet.id)
+            ).all()
+            if not wallets:
+                return []
+            known = set(
+                session.scalars(
+                    select(Fill.tid).where(Fill.account_address == account, Fill.tid.in_(batch))
+                )
+            )
+            fresh = [f for tid, f in sorted(batch.items()) if tid not in known]
+            if not fresh:
+                return []
+            orders = _orders_by_cloid(session, {f.cloid for f in fresh if f.cloid})
+            valid_bots = _existing_bots(session, {bot_id_of(f.cloid) for f in fresh})
+            recorded: list[RecordedFill] = []
+            for fill in fresh:
+                order = orders.get(fill.cloid or "")
+                wallet = next((w for w in wallets if order and w.id == order.wallet_id), wallets[0])
+                bot_id = bot_id_of(fill.cloid)
+                if bot_id not in valid_bots:
+                    bot_id = None
+                source = "bot" if bot_id else ("manual" if is_ours(fill.cloid) else "external")
+                # A concurrent path may have stored this fill since we looked: then it is a no-op.
+                if _insert_ignoring_duplicate(session, _row(fill, wallet, bot_id, source)):
+                    recorded.append(RecordedFill(fill, wallet.user_id, wallet.id, bot_id, source))
+            return recorded
+
+    def last_fill_time_ms(self, account: str) -> int | None:
+        with self._sessions() as session:
+            return session.scalar(
+                select(Fill.time_ms)
+                .where(Fill.account_address == account.lower())
+                .order_by(Fill.time_ms.desc())
+                .limit(1)
+            )
+
+
+def _orders_by_cloid(session: Session, cloids: set[str | None]) -> dict[str, Order]:
+    wanted = {c for c in cloids if c}
+    if not wanted:
+        return {}
+    return {o.cloid: o for o in session.scalars(select(Order).where(Order.cloid.in_(wanted)))}
+
+
+def _existing_bots(session: Session, ids: set[int | None]) -> set[int]:
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return set()
+    return set(session.scalars(select(Bot.id).where(Bot.id.in_(wanted))))
+
+
+def _row(fill: WireFill, wallet: Wallet, bot_id: int | None, source: str) -> dict:
+    return {
+        "user_id": wallet.user_id,
+        "wallet_id": wallet.id,
+        "bot_id": bot_id,
+        "source": source,
+        "account_address": fill.account,
+        "tid": fill.tid,
+        "oid": fill.oid,
+        "cloid": fill.cloid,
+        "coin": fill.coin,
+        "side": fill.side,
+        "price": fill.price,
+        "size": fill.size,
+        "fee": fill.fee,
+        "fee_token": fill.fee_token,
+        "closed_pnl": fill.closed_pnl,
+        "start_position": fill.start_position,
+        "direction": fill.direction,
+        "crossed": fill.crossed,
+        "hash": fill.hash,
+        "time_ms": fill.time_ms,
+        "recorded_at": utcnow(),
+    }
+
+
+def _insert_ignoring_duplicate(session: Session, row: dict) -> bool:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Fill).on_conflict_do_nothing(index_elements=["account_address", "tid"])
+    return session.connection().execute(statement, row).rowcount == 1

@@ -1,0 +1,216 @@
+"""Manual orders: validate, record with a cloid, send through the exchange actor, reconcile.
+
+Every order row is written *before* the order is sent, keyed by its cloid, so an order whose
+outcome is unknown (timeout, reset) can always be looked up later — never resent blindly.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hyperdesk.actors.exchange import ExchangeClient
+from hyperdesk.errors import DomainError, NotFound
+from hyperdesk.exchange.models import OpenOrder, OrderRequest, OrderResult
+from hyperdesk.exchange.validation import validate_order
+from hyperdesk.persistence.database import transaction
+from hyperdesk.persistence.models import Order, Wallet
+from hyperdesk.trading.cloids import new_cloid
+from hyperdesk.trading.fills import FillRecorder, RecordedFill
+
+
+class OrderRejected(DomainError):
+    """The pre-trade gate or the exchange refused the order; nothing is open."""
+
+    status = 422
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    result: OrderResult
+    order_id: int
+    new_fills: tuple[RecordedFill, ...] = ()
+
+
+class OrderService:
+    def __init__(
+        self, sessions: sessionmaker[Session], exchange: ExchangeClient, fills: FillRecorder
+    ) -> None:
+        self._sessions = sessions
+        self._exchange = exchange
+        self._fills = fills
+
+    def place(
+        self, user_id: int, wallet_id: int, request: OrderRequest, *, bot_id: int | None = None
+    ) -> PlacedOrder:
+        wallet = self._owned_wallet(user_id, wallet_id)
+        self._check(request)
+        request = _with_cloid(request, new_cloid(bot_id))
+        with transaction(self._sessions) as session:
+            row = Order(
+                user_id=user_id,
+                wallet_id=wallet_id,
+                bot_id=bot_id,
+                account_address=wallet.account_address,
+                cloid=request.cloid,
+                coin=request.coin,
+                side=request.side,
+                order_type=request.order_type,
+                tif=request.tif if request.order_type == "limit" else "Ioc",
+                price=request.price,
+                size=request.size,
+                reduce_only=request.reduce_only,
+                status="pending",
+            )
+            session.add(row)
+            session.flush()
+            order_id = row.id
+        started_ms = int(time.time() * 1000)
+        result = self._exchange.place_order(wallet_id, request)
+        self._store_result(order_id, result)
+        if result.status == "error":
+            raise OrderRejected(
+                result.error_message or "The order was refused.",
+                code=result.error_code or "ORDER_REJECTED",
+            )
+        new_fills: tuple[RecordedFill, ...] = ()
+        if result.filled_size > 0:
+            # The response tells how much filled, not which fills: fetch them now so the history
+            # is complete at once rather than when the stream catches up (duplicates are no-ops).
+            fills = self._exchange.fills_since(wallet.account_address, started_ms - 5_000)
+            new_fills = tuple(self._fills.record(wallet.account_address, fills))
+        return PlacedOrder(result, order_id, new_fills)
+
+    def _check(self, request: OrderRequest) -> None:
+        """The pre-trade gate, before anything is recorded or signed: bad input changes nothing."""
+        market = self._exchange.market(request.coin)
+        reference = None
+        if market is not None and request.order_type == "market" and request.price is None:
+            reference = self._exchange.mids().get(request.coin)
+        rejection = validate_order(request, market, reference_price=reference)
+        if rejection is not None:
+            extra = rejection.to_dict()
+            del extra["code"], extra["message"]
+            raise OrderRejected(rejection.message, code=str(rejection.code), extra=extra)
+
+    def cancel(self, user_id: int, wallet_id: int, oid: int) -> None:
+        wallet = self._owned_wallet(user_id, wallet_id)
+        coin = self._coin_of(wallet, oid)
+        self._exchange.cancel(wallet_id, coin, oid)
+        with transaction(self._sessions) as session:
+            row = session.scalar(
+                select(Order).where(Order.wallet_id == wallet_id, Order.oid == oid)
+            )
+            if row is not None:
+                row.status = "canceled"
+
+    def modify(
+        self,
+        user_id: int,
+        wallet_id: int,
+        oid: int,
+        *,
+        price: Decimal | None,
+        size: Decimal | None,
+    ) -> OrderResult:
+        wallet = self._owned_wallet(user_id, wallet_id)
+        current = self._open_order(wallet, oid)
+        request = OrderRequest(
+            coin=current.coin,
+            is_buy=current.side == "buy",
+            size=size if size is not None else current.size,
+            price=price if price is not None else current.price,
+            tif=current.tif if current.tif in ("Gtc", "Ioc", "Alo") else "Gtc",  # type: ignore[arg-type]
+            reduce_only=current.reduce_only,
+            cloid=current.cloid,
+        )
+        result = self._exchange.modify_order(wallet_id, oid, request)
+        if result.status == "error":
+            raise OrderRejected(
+                result.error_message or "The change was refused.",
+                code=result.error_code or "ORDER_REJECTED",
+            )
+        with transaction(self._sessions) as session:
+            row = session.scalar(
+                select(Order).where(Order.wallet_id == wallet_id, Order.oid == oid)
+            )
+            if row is not None:
+                row.price, row.size = request.price, request.size
+                if result.oid is not None:
+                    row.oid = result.oid
+        return result
+
+    def open_orders(self, user_id: int, wallet_id: int) -> tuple[tuple[OpenOrder, int | None], ...]:
+        """The wallet's resting orders with the bot (if any) that placed each."""
+        wallet = self._owned_wallet(user_id, wallet_id)
+        orders = self._exchange.open_orders(wallet.account_address)
+        cloids = {o.cloid for o in orders if o.cloid}
+        with self._sessions() as session:
+            rows = session.execute(
+                select(Order.cloid, Order.bot_id).where(Order.cloid.in_(cloids))
+            ).all()
+        bots = {cloid: bot_id for cloid, bot_id in rows}
+        return tuple((o, bots.get(o.cloid or "")) for o in orders)
+
+    def set_leverage(self, user_id: int, wallet_id: int, coin: str, leverage: int, *, cross: bool):
+        self._owned_wallet(user_id, wallet_id)
+        return self._exchange.update_leverage(wallet_id, coin, leverage, is_cross=cross)
+
+    def resolve_unknown(self) -> int:
+        """Settle orders whose outcome was unknown by looking up their cloids; returns how many."""
+        with self._sessions() as session:
+            pending = session.scalars(
+                select(Order).where(Order.status.in_(("unknown", "pending")))
+            ).all()
+        settled = 0
+        for row in pending:
+            status = self._exchange.order_status(row.account_address, row.cloid)
+            if status.found:
+                settled += 1
+                with transaction(self._sessions) as session:
+                    stored = session.get(Order, row.id)
+                    if stored is not None:
+                        stored.status = status.status
+                        stored.oid = status.order.oid if status.order else stored.oid
+        return settled
+
+    def _store_result(self, order_id: int, result: OrderResult) -> None:
+        with transaction(self._sessions) as session:
+            row = session.get(Order, order_id)
+            assert row is not None
+            row.status = result.status
+            row.oid = result.oid
+            row.filled_size = result.filled_size
+            row.avg_price = result.avg_price
+            row.error_code = result.error_code
+
+    def _owned_wallet(self, user_id: int, wallet_id: int) -> Wallet:
+        with self._sessions() as session:
+            wallet = session.get(Wallet, wallet_id)
+            if wallet is None or wallet.user_id != user_id:
+                raise NotFound("Wallet not found.")
+            session.expunge(wallet)
+            return wallet
+
+    def _open_order(self, wallet: Wallet, oid: int) -> OpenOrder:
+        for order in self._exchange.open_orders(wallet.account_address):
+            if order.oid == oid:
+                return order
+        raise NotFound("No open order with that id on this wallet.", code="ORDER_NOT_FOUND")
+
+    def _coin_of(self, wallet: Wallet, oid: int) -> str:
+        with self._sessions() as session:
+            coin = session.scalar(
+                select(Order.coin).where(Order.wallet_id == wallet.id, Order.oid == oid)
+            )
+        return coin or self._open_order(wallet, oid).coin
+
+
+def _with_cloid(request: OrderRequest, cloid: str) -> OrderRequest:
+    from dataclasses import replace
+
+    return replace(request, cloid=cloid)

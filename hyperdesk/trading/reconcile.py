@@ -1,0 +1,85 @@
+"""Start-up reconciliation: before serving, bring our records in line with the exchange.
+
+For every wallet's account: record the fills made while we were down, then settle every order
+whose state we do not know (sent but unanswered, or resting when we stopped) by its cloid.
+Missing reports never mean flat: only the exchange's answer changes a record.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hyperdesk.actors.exchange import ExchangeClient
+from hyperdesk.exchange.errors import ExchangeError
+from hyperdesk.persistence.database import transaction
+from hyperdesk.persistence.models import Order, Wallet
+from hyperdesk.trading.fills import FillRecorder
+
+log = logging.getLogger(__name__)
+
+BACKFILL_MARGIN_MS = 60_000
+_UNSETTLED = ("pending", "unknown", "resting", "partially_filled", "open")
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    accounts: int
+    new_fills: int
+    orders_settled: int
+    failures: int
+
+
+def reconcile(
+    sessions: sessionmaker[Session], exchange: ExchangeClient, fills: FillRecorder
+) -> ReconcileReport:
+    with sessions() as session:
+        accounts = sorted(set(session.scalars(select(Wallet.account_address))))
+    new_fills = settled = failures = 0
+    for account in accounts:
+        try:
+            last = fills.last_fill_time_ms(account)
+            since = 0 if last is None else max(0, last - BACKFILL_MARGIN_MS)
+            new_fills += len(fills.record(account, exchange.fills_since(account, since)))
+            settled += _settle_orders(sessions, exchange, account)
+        except ExchangeError:
+            failures += 1
+            log.warning("could not reconcile %s with the exchange", account, exc_info=True)
+    report = ReconcileReport(len(accounts), new_fills, settled, failures)
+    log.info("reconciled with the exchange: %s", report)
+    return report
+
+
+def _settle_orders(sessions: sessionmaker[Session], exchange: ExchangeClient, account: str) -> int:
+    with sessions() as session:
+        rows = session.execute(
+            select(Order.id, Order.cloid, Order.status).where(
+                Order.account_address == account, Order.status.in_(_UNSETTLED)
+            )
+        ).all()
+    if not rows:
+        return 0
+    open_by_cloid = {o.cloid: o for o in exchange.open_orders(account) if o.cloid}
+    settled = 0
+    for order_id, cloid, status in rows:
+        if cloid in open_by_cloid:
+            new_status, oid = "resting", open_by_cloid[cloid].oid
+        else:
+            info = exchange.order_status(account, cloid)
+            if not info.found:
+                if status in ("pending", "unknown"):
+                    new_status, oid = "rejected", None  # never reached the book
+                else:
+                    continue
+            else:
+                new_status, oid = info.status, info.order.oid if info.order else None
+        with transaction(sessions) as session:
+            row = session.get(Order, order_id)
+            if row is not None and row.status != new_status:
+                row.status = new_status
+                row.oid = oid if oid is not None else row.oid
+                settled += 1
+    return settled
