@@ -11,9 +11,14 @@ T = TypeVar("T")
 
 
 def wait_until(
-    condition: Callable[[], T], *, timeout: float = 10.0, interval: float = 0.02, message: str = ""
+    condition: Callable[[], T], timeout: float = 10.0, *, interval: float = 0.01, message: str = ""
 ) -> T:
-    """Poll `condition` until it returns something truthy; fail with `message` at the deadline."""
+    """Poll `condition` until it returns something truthy (returned); fail at the deadline.
+
+    The way tests wait for asynchronous effects (websocket frames, background ticks, actors): a
+    condition with a deadline, never a fixed sleep. An exception from `condition` counts as "not
+    yet" and is reported if the deadline passes.
+    """
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while True:

@@ -51,7 +51,10 @@ def _start(tmp_path: Path, database_url: str, **env: str) -> tuple[subprocess.Po
     return process, f"http://127.0.0.1:{port}"
 
 
-def test_main_serves_health_docs_and_accounts_then_stops_cleanly_on_sigterm(tmp_path, database_url):
+def test_main_serves_health_docs_and_accounts_then_stops_cleanly_on_sigterm(
+    tmp_path, empty_database_url
+):
+    database_url = empty_database_url
     process, base = _start(tmp_path, database_url)
     try:
         wait_until(lambda: _request(f"{base}/api/health")[0] == 200, timeout=60, message="health")

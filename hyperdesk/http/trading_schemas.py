@@ -133,6 +133,14 @@ class BookOut(BaseModel):
     time: int
 
 
+class TradePrintOut(BaseModel):
+    time: int
+    side: Literal["buy", "sell"]
+    price: DecimalStr
+    size: DecimalStr
+    tid: int
+
+
 class CandleOut(BaseModel):
     time: int
     open: DecimalStr

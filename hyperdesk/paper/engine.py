@@ -8,6 +8,7 @@ dispatches them after each public call.
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
@@ -43,6 +44,9 @@ FIRST_OID = 10_000_000_000
 FIRST_TID = 100_000_000_000_000
 DAY_MS = 86_400_000
 HYPE_WEI = Decimal(10) ** 8
+
+
+RECENT_TRADES = 100
 
 
 class ActionFormatError(Exception):
@@ -108,6 +112,8 @@ class Engine:
         self._pending_fills: dict[str, list[dict]] = {}
         self._pending_updates: dict[str, list[dict]] = {}
         self._pending_trades: dict[str, list[dict]] = {}
+        # The public tape per coin for `recentTrades`; bounded like the real endpoint's answer.
+        self.recent_trades: dict[str, deque[dict]] = {}
         self._dirty_books: set[str] = set()
         self._dirty_candles: dict[tuple[str, str], dict] = {}
         self._last_bbo: dict[str, list] = {}
@@ -896,6 +902,7 @@ class Engine:
         """Turn this call's pending changes into websocket events (in a stable order)."""
         for coin, trades in self._pending_trades.items():
             self.events.append(Event("trades", coin, trades))
+            self.recent_trades.setdefault(coin, deque(maxlen=RECENT_TRADES)).extend(trades)
         self._pending_trades = {}
         for user, fills in self._pending_fills.items():
             self.events.append(Event("userFills", user, {"user": user, "fills": fills}))

@@ -684,8 +684,8 @@ def exchange_status(engine: Engine, body: dict) -> dict:
 
 
 def recent_trades(engine: Engine, body: dict) -> list:
-    _field(body, "coin", str)
-    return []
+    coin = _field(body, "coin", str)
+    return list(reversed(engine.recent_trades.get(coin, ())))
 
 
 HANDLERS: dict[str, Callable[[Engine, dict], Any]] = {

@@ -27,7 +27,7 @@ from hyperdesk.actors.market_stream import (
 from hyperdesk.exchange.models import Fill
 from hyperdesk.exchange.ws_client import Backoff
 from tests.exchange.test_ws_client import FakeHyperliquidWs
-from tests.fixtures.paper import wait_until
+from tests.helpers import wait_until
 
 PAPER_READY = importlib.util.find_spec("hyperdesk.paper.exchange") is not None
 needs_paper = pytest.mark.skipif(not PAPER_READY, reason="paper exchange engine not available")

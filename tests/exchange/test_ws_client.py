@@ -21,7 +21,7 @@ from hyperdesk.exchange.ws_client import (
     WsReconnected,
     ws_url_from_base_url,
 )
-from tests.fixtures.paper import wait_until
+from tests.helpers import wait_until
 
 
 class FakeHyperliquidWs:

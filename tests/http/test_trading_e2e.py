@@ -536,3 +536,41 @@ def test_a_wallet_row_copied_to_another_user_fails_to_decrypt(client, alice, bob
     with pytest.raises(DecryptionError):
         services.wallets.key_for(theirs["id"])
     assert services.wallets.key_for(mine["id"])[0].startswith("0x")
+
+
+def test_recent_trades_show_the_markets_prints(client, alice):
+    wallet = _funded_wallet(client, alice)
+    assert _order(client, alice, wallet, type="market", size="0.2").status_code == 200
+    prints = client.get("/api/markets/ETH/trades").json()
+    assert prints
+    assert prints[0]["side"] == "buy"
+    assert sum(Decimal(p["size"]) for p in prints) >= Decimal("0.2")
+    assert _error_code(client.get("/api/markets/NOPE/trades"), 404) == "UNKNOWN_COIN"
+
+
+def test_the_browser_socket_pushes_books_and_own_order_updates(client, alice, paper_server):
+    wallet = _funded_wallet(client, alice)
+    with client.websocket_connect(f"/api/ws?token={alice.token}") as ws:
+        assert ws.receive_json()["channel"] == "ready"
+        ws.send_json({"op": "subscribe", "channel": "book", "coin": "ETH"})
+
+        def next_on(channel):
+            while True:
+                message = ws.receive_json()
+                if message["channel"] == channel:
+                    return message
+
+        assert next_on("subscribed")["data"]["topic"] == "book:ETH"
+        paper_server.set_price("ETH", "3450")
+        book = next_on("book")["data"]
+        assert book["coin"] == "ETH"
+        assert book["levels"][0]
+        placed = _order(client, alice, wallet, size="0.1", price="3000").json()
+        update = next_on("orders")["data"]
+        assert update["account"] == wallet["account_address"]
+        oids = [u["order"]["oid"] for u in update["updates"]] + [
+            o["oid"] for o in update["snapshot"]
+        ]
+        assert placed["oid"] in oids
+        ws.send_json({"op": "subscribe", "channel": "nonsense"})
+        assert next_on("error")["data"]["code"] == "BAD_MESSAGE"

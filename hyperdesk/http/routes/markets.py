@@ -8,8 +8,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from hyperdesk.errors import InvalidInput, NotFound
+from hyperdesk.exchange.models import to_decimal
 from hyperdesk.http.deps import ServicesDep
-from hyperdesk.http.trading_schemas import BookOut, CandleOut, LevelOut, MarketOut
+from hyperdesk.http.trading_schemas import BookOut, CandleOut, LevelOut, MarketOut, TradePrintOut
 
 router = APIRouter(prefix="/markets", tags=["markets"])
 
@@ -41,6 +42,24 @@ def book(coin: str, services: ServicesDep) -> BookOut:
         asks=[LevelOut(price=a.price, size=a.size) for a in snapshot.asks],
         time=snapshot.time_ms,
     )
+
+
+@router.get("/{coin}/trades", response_model=list[TradePrintOut])
+def recent_trades(coin: str, services: ServicesDep) -> list[TradePrintOut]:
+    """The market's latest public trades (anyone's), newest first."""
+    _require_coin(services, coin)
+    raw = services.exchange.info_request({"type": "recentTrades", "coin": coin}) or []
+    prints = [
+        TradePrintOut(
+            time=int(t["time"]),
+            side="buy" if t["side"] == "B" else "sell",
+            price=to_decimal(t["px"]),
+            size=to_decimal(t["sz"]),
+            tid=int(t["tid"]),
+        )
+        for t in raw
+    ]
+    return sorted(prints, key=lambda p: (p.time, p.tid), reverse=True)
 
 
 @router.get("/{coin}/candles", response_model=list[CandleOut])

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import websocket
 
-from tests.fixtures.paper import paper_test_config, wait_until
+from tests.fixtures.paper import paper_test_config
+from tests.helpers import wait_until
 
 USER_A = "0x" + "a" * 40
 USER_B = "0x" + "b" * 40

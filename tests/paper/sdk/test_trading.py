@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 from hyperliquid.utils.types import Cloid
 
-from tests.fixtures.paper import PaperHandle, paper_test_config, wait_until
+from tests.fixtures.paper import PaperHandle, paper_test_config
+from tests.helpers import wait_until
 from tests.paper.rawsign import c_deposit_envelope
 
 
