@@ -120,16 +120,6 @@ def new_cloid() -> str:
     return "0x" + secrets.token_hex(16)
 
 
-def is_cloid(value: str) -> bool:
-    if not isinstance(value, str) or len(value) != 34 or not value.startswith("0x"):
-        return False
-    try:
-        int(value[2:], 16)
-    except ValueError:
-        return False
-    return True
-
-
 def decimal_to_wire(value: Decimal) -> str:
     """Canonical wire form of a number, as the SDK's ``float_to_wire`` sends it, but exact.
 
@@ -672,7 +662,7 @@ class HyperliquidAPI:
         budget reason (``RateLimited``, ``ExchangeUnavailable``).
         """
         cloid = request.cloid or new_cloid()
-        if not is_cloid(cloid):
+        if not rules.is_cloid(cloid):
             return _error_result(cloid, ErrorCode.INVALID_NUMBER, "cloid must be 0x + 32 hex")
         market = self.market(request.coin)
         if market is None:
@@ -937,6 +927,5 @@ __all__ = [
     "HyperliquidAPI",
     "SigningWallet",
     "decimal_to_wire",
-    "is_cloid",
     "new_cloid",
 ]

@@ -96,3 +96,14 @@ def notional(px: Decimal, sz: Decimal) -> Decimal:
 def meets_min_notional(px: Decimal, sz: Decimal, minimum: Decimal = MIN_NOTIONAL) -> bool:
     """True when the order is worth at least ``minimum`` quote units."""
     return notional(px, sz) >= minimum
+
+
+def is_cloid(value: object) -> bool:
+    """A client order id as Hyperliquid takes it: ``0x`` and 32 hex digits (16 bytes)."""
+    if not isinstance(value, str) or len(value) != 34 or not value.startswith("0x"):
+        return False
+    try:
+        int(value[2:], 16)
+    except ValueError:
+        return False
+    return True

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from sortedcontainers import SortedDict
+
+from hyperdesk.paper.numbers import wire
 
 
 @dataclass(frozen=True)
@@ -106,3 +109,19 @@ class OrderBook:
             px = -key if is_buy else key
             result.append((px, sum((o.sz for o in queue), Decimal(0)), len(queue)))
         return result
+
+
+def basic_order(order: Order) -> dict[str, Any]:
+    """The order object both ``orderUpdates`` and the open-order infos start from."""
+    entry: dict[str, Any] = {
+        "coin": order.coin,
+        "side": order.side,
+        "limitPx": wire(order.limit_px),
+        "sz": wire(order.sz),
+        "oid": order.oid,
+        "timestamp": order.timestamp,
+        "origSz": wire(order.orig_sz),
+    }
+    if order.cloid:
+        entry["cloid"] = order.cloid
+    return entry

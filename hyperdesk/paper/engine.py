@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from hyperdesk.exchange.rules import (
+    is_cloid,
     is_valid_price,
     is_valid_size,
     nearest_valid_price,
@@ -27,7 +28,7 @@ from hyperdesk.paper.accounts import (
     leverage_for,
     summarize,
 )
-from hyperdesk.paper.book import Order, OrderBook, Trigger
+from hyperdesk.paper.book import Order, OrderBook, Trigger, basic_order
 from hyperdesk.paper.candles import CandleStore
 from hyperdesk.paper.clock import Clock
 from hyperdesk.paper.config import PaperConfig
@@ -79,16 +80,6 @@ def _require(mapping: object, key: str) -> object:
     if not isinstance(mapping, dict) or key not in mapping:
         raise ActionFormatError(f"missing field `{key}`")
     return mapping[key]
-
-
-def _is_cloid(value: object) -> bool:
-    if not isinstance(value, str) or len(value) != 34 or not value.startswith("0x"):
-        return False
-    try:
-        int(value[2:], 16)
-    except ValueError:
-        return False
-    return True
 
 
 class Engine:
@@ -299,7 +290,7 @@ class Engine:
             raise ActionFormatError("`b` and `r` must be booleans")
         if not isinstance(asset, int) or isinstance(asset, bool):
             raise ActionFormatError("`a` must be an integer")
-        if cloid is not None and not _is_cloid(cloid):
+        if cloid is not None and not is_cloid(cloid):
             raise ActionFormatError("`c` must be a 16-byte hex string")
         inst = self.instruments.by_asset(asset)
         if inst is None:
@@ -860,17 +851,7 @@ class Engine:
     # ------------------------------------------------------------------ events
 
     def _order_update(self, order: Order) -> None:
-        basic: dict = {
-            "coin": order.coin,
-            "side": order.side,
-            "limitPx": wire(order.limit_px),
-            "sz": wire(order.sz),
-            "oid": order.oid,
-            "timestamp": order.timestamp,
-            "origSz": wire(order.orig_sz),
-        }
-        if order.cloid:
-            basic["cloid"] = order.cloid
+        basic = basic_order(order)
         self._pending_updates.setdefault(order.user, []).append(
             {"order": basic, "status": order.status, "statusTimestamp": order.status_timestamp}
         )

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from hyperdesk.paper.accounts import ZERO, liquidation_price
-from hyperdesk.paper.book import Order
+from hyperdesk.paper.book import Order, basic_order
 from hyperdesk.paper.candles import INTERVALS
 from hyperdesk.paper.engine import HYPE_WEI, Engine
 from hyperdesk.paper.numbers import wire, wire_px, wire_usd
@@ -284,17 +284,7 @@ def spot_clearinghouse_state(engine: Engine, body: dict) -> dict:
 
 
 def _basic_order(order: Order) -> dict:
-    entry: dict[str, Any] = {
-        "coin": order.coin,
-        "side": order.side,
-        "limitPx": wire(order.limit_px),
-        "sz": wire(order.sz),
-        "oid": order.oid,
-        "timestamp": order.timestamp,
-        "origSz": wire(order.orig_sz),
-    }
-    if order.cloid:
-        entry["cloid"] = order.cloid
+    entry = basic_order(order)
     if order.reduce_only:
         entry["reduceOnly"] = True
     return entry

@@ -10,13 +10,13 @@ trades share one wallet, and even if the order row were lost.
 
 from __future__ import annotations
 
-import re
 import secrets
+
+from hyperdesk.exchange.rules import is_cloid
 
 _MAGIC = "6864"
 _MANUAL = "00"
 _BOT = "01"
-_CLOID = re.compile(r"^0x[0-9a-f]{32}$")
 
 
 def new_cloid(bot_id: int | None = None) -> str:
@@ -28,7 +28,7 @@ def new_cloid(bot_id: int | None = None) -> str:
 
 
 def is_ours(cloid: str | None) -> bool:
-    return bool(cloid) and bool(_CLOID.match(cloid.lower())) and cloid[2:6] == _MAGIC  # type: ignore[union-attr]
+    return is_cloid(cloid) and cloid[2:6].lower() == _MAGIC  # type: ignore[index]
 
 
 def bot_id_of(cloid: str | None) -> int | None:
