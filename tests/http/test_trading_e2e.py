@@ -574,3 +574,84 @@ def test_the_browser_socket_pushes_books_and_own_order_updates(client, alice, pa
         assert placed["oid"] in oids
         ws.send_json({"op": "subscribe", "channel": "nonsense"})
         assert next_on("error")["data"]["code"] == "BAD_MESSAGE"
+
+
+def test_a_stop_loss_rests_as_a_trigger_and_fires_when_the_price_falls(client, alice, paper_server):
+    wallet = _funded_wallet(client, alice)
+    assert _order(client, alice, wallet, type="market", size="0.5").json()["status"] == "filled"
+    stop = _order(
+        client,
+        alice,
+        wallet,
+        side="sell",
+        size="0.5",
+        price="3000",
+        reduce_only=True,
+        trigger_price="3200",
+        trigger_kind="sl",
+    )
+    assert stop.status_code == 200, stop.text
+    [trigger] = client.get(
+        "/api/orders", params={"wallet_id": wallet["id"]}, headers=alice.headers
+    ).json()
+    assert trigger["is_trigger"]
+    assert Decimal(trigger["trigger_price"]) == Decimal(3200)
+
+    paper_server.set_price("ETH", "3150")
+    account = client.get(f"/api/wallets/{wallet['id']}/account", headers=alice.headers).json()
+    assert account["positions"] == []
+    assert (
+        client.get("/api/orders", params={"wallet_id": wallet["id"]}, headers=alice.headers).json()
+        == []
+    )
+
+
+def test_leverage_is_set_per_coin(client, alice):
+    wallet = _funded_wallet(client, alice)
+    response = client.post(
+        f"/api/wallets/{wallet['id']}/leverage",
+        json={"coin": "ETH", "leverage": 3, "cross": False},
+        headers=alice.headers,
+    )
+    assert response.status_code == 204, response.text
+    _order(client, alice, wallet, type="market", size="0.1")
+    [position] = client.get(f"/api/wallets/{wallet['id']}/account", headers=alice.headers).json()[
+        "positions"
+    ]
+    assert (position["leverage"], position["leverage_type"]) == (3, "isolated")
+    too_high = client.post(
+        f"/api/wallets/{wallet['id']}/leverage",
+        json={"coin": "ETH", "leverage": 99},
+        headers=alice.headers,
+    )
+    assert too_high.status_code == 422
+
+
+def test_trade_history_pages_and_filters(client, alice, paper_server):
+    wallet = _funded_wallet(client, alice)
+    other = _funded_wallet(client, alice)
+    for _ in range(3):
+        assert _order(client, alice, wallet, type="market", size="0.01").status_code == 200
+    assert _order(client, alice, other, coin="BTC", type="market", size="0.001").status_code == 200
+    everything = _trades(client, alice, limit=500)
+    ids = [t["id"] for t in everything]
+    assert ids == sorted(ids, reverse=True)
+
+    pages, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        body = client.get("/api/trades", params=params, headers=alice.headers).json()
+        pages.append(body["items"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert [t["id"] for page in pages for t in page] == ids
+    assert all(len(page) <= 2 for page in pages)
+
+    assert {t["coin"] for t in _trades(client, alice, coin="BTC")} == {"BTC"}
+    assert {t["wallet_id"] for t in _trades(client, alice, wallet_id=other["id"])} == {other["id"]}
+    newest = everything[0]["time"]
+    assert all(t["time"] >= newest for t in _trades(client, alice, start=newest))
+    assert _trades(client, alice, end=everything[-1]["time"] - 1) == []
+    too_big = client.get("/api/trades", params={"limit": 10_000}, headers=alice.headers)
+    assert _error_code(too_big, 422) == "VALIDATION_ERROR"
