@@ -35,7 +35,7 @@ class Runtime:
     def __init__(self, settings: Settings, *, paper_config: object | None = None) -> None:
         self.settings = settings
         self.paper_config = paper_config
-        self._stops: list[Callable[[], None]] = []
+        self._stops: list[Callable[[], object]] = []  # results are ignored
         self.engine: Engine | None = None
         self.services: Services | None = None
         self.paper: object | None = None

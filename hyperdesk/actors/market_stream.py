@@ -163,7 +163,7 @@ def route_key(subscription: Mapping[str, Any]) -> str:
 def message_route_key(message: Mapping[str, Any]) -> str | None:
     """The route key of a pushed message, or None if it cannot be routed."""
     channel = message.get("channel")
-    data = message.get("data")
+    data: Any = message.get("data")  # untyped JSON payload; bad shapes are caught below
     try:
         if channel == "allMids":
             return "allMids"

@@ -106,7 +106,7 @@ def _order_error(engine: Engine, exc: OrderRejected, asset: object) -> dict:
     return {"error": text}
 
 
-def _place(  # type: ignore[no-untyped-def]
+def _place(
     engine: Engine,
     acct: Account,
     raw: object,
@@ -126,7 +126,7 @@ def _place(  # type: ignore[no-untyped-def]
     return req, None
 
 
-def _run(engine: Engine, acct: Account, req, now: int) -> dict:  # type: ignore[no-untyped-def]
+def _run(engine: Engine, acct: Account, req, now: int) -> dict:
     order = engine.new_order(acct.address, req, now)
     try:
         return engine.submit(order, now)
@@ -280,7 +280,7 @@ def _schedule_cancel(engine: Engine, acct: Account, action: dict, now: int) -> d
 # ---------------------------------------------------------------------- margin
 
 
-def _perp(engine: Engine, asset: object):  # type: ignore[no-untyped-def]
+def _perp(engine: Engine, asset: object):
     inst = engine.instruments.by_asset(asset)
     if inst is None or inst.is_spot:
         raise ActionRejected(f"Invalid asset: {asset}")

@@ -35,9 +35,9 @@ def bucket(ts: int, interval: str) -> tuple[int, int]:
     """(open ms, close ms) of the candle containing ``ts``; close = next open - 1."""
     if interval == "1M":
         moment = datetime.fromtimestamp(ts / 1000, tz=UTC)
-        start = datetime(moment.year, moment.month, 1, tzinfo=UTC)
+        month_start = datetime(moment.year, moment.month, 1, tzinfo=UTC)
         nxt = datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1, tzinfo=UTC)
-        return int(start.timestamp() * 1000), int(nxt.timestamp() * 1000) - 1
+        return int(month_start.timestamp() * 1000), int(nxt.timestamp() * 1000) - 1
     length = INTERVALS[interval]
     offset = _MONDAY_OFFSET if interval == "1w" else 0
     start = (ts - offset) // length * length + offset

@@ -764,7 +764,8 @@ class Engine:
             if not matches:
                 matches = [o for o in self.order_history.get(user, []) if o.cloid == ref]
             open_matches = [o for o in matches if o.status == "open"]
-            return (open_matches or matches or [None])[-1]
+            candidates = open_matches or matches
+            return candidates[-1] if candidates else None
         return None
 
     def _fire_triggers(self, now: int) -> None:

@@ -185,7 +185,7 @@ def funding_history(engine: Engine, body: dict) -> list:
 # ---------------------------------------------------------------------- accounts
 
 
-def _leverage_wire(view) -> dict:  # type: ignore[no-untyped-def]
+def _leverage_wire(view) -> dict:
     if view.leverage.is_cross:
         return {"type": "cross", "value": view.leverage.value}
     raw_usd = view.margin_used - view.position.szi * view.mark
@@ -486,7 +486,7 @@ def portfolio(engine: Engine, body: dict) -> list:
 # ---------------------------------------------------------------------- vaults
 
 
-def _vault_portfolio(vault, now: int) -> list:  # type: ignore[no-untyped-def]
+def _vault_portfolio(vault, now: int) -> list:
     result = []
     for period in PERIODS:
         span = PERIOD_MS.get(
@@ -511,7 +511,7 @@ def _vault_portfolio(vault, now: int) -> list:  # type: ignore[no-untyped-def]
     return result
 
 
-def _follower_wire(follower, now: int) -> dict:  # type: ignore[no-untyped-def]
+def _follower_wire(follower, now: int) -> dict:
     return {
         "user": follower.user,
         "vaultEquity": wire_usd(follower.equity),
@@ -566,7 +566,7 @@ def vault_details(engine: Engine, body: dict) -> dict | None:
     }
 
 
-def state_equity(vault, user: object) -> Decimal:  # type: ignore[no-untyped-def]
+def state_equity(vault, user: object) -> Decimal:
     if isinstance(user, str) and user.lower() in vault.followers:
         return vault.followers[user.lower()].equity
     return ZERO

@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -41,8 +41,9 @@ log = logging.getLogger(__name__)
 
 DESERIALIZE_ERROR = "Failed to deserialize the JSON body into the target type"
 
-# Info request weights (protocol reference §11); every other type weighs 20.
-_INFO_WEIGHTS = {
+# Info request weights (protocol reference §11); every other type weighs 20. Both tables are
+# looked up with the request's untrusted JSON ``type`` value, hence the ``object`` keys.
+_INFO_WEIGHTS: dict[str, int] = {
     "l2Book": 2,
     "allMids": 2,
     "clearinghouseState": 2,
@@ -52,7 +53,7 @@ _INFO_WEIGHTS = {
     "userRole": 60,
 }
 # Info types whose weight grows by 1 per 20 returned items (per 60 for candleSnapshot).
-_INFO_ITEM_WEIGHTED = {
+_INFO_ITEM_WEIGHTED: dict[str, int] = {
     "recentTrades": 20,
     "historicalOrders": 20,
     "userFills": 20,
@@ -134,7 +135,7 @@ class Envelope:
         return self.action["type"]
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -188,10 +189,16 @@ def exchange_weight(action: dict[str, Any]) -> int:
     return 1 + (len(batch) // 40 if isinstance(batch, list) else 0)
 
 
+def base_info_weight(body: Any) -> int:
+    """Weight of an info request before its answer is known; junk bodies cost the default."""
+    kind = body.get("type") if isinstance(body, dict) else None
+    return _INFO_WEIGHTS.get(kind, 20) if isinstance(kind, str) else 20
+
+
 def info_weight(body: dict[str, Any], result: Any) -> int:
+    weight = base_info_weight(body)
     kind = body.get("type")
-    weight = _INFO_WEIGHTS.get(kind, 20)  # type: ignore[arg-type]
-    per = _INFO_ITEM_WEIGHTED.get(kind)  # type: ignore[arg-type]
+    per = _INFO_ITEM_WEIGHTED.get(kind) if isinstance(kind, str) else None
     if per and isinstance(result, list):
         weight += len(result) // per
     return weight
@@ -322,12 +329,10 @@ def create_paper_app(exchange: PaperExchange) -> Starlette:
     async def info_endpoint(request: Request) -> Response:
         try:
             body = await _read_json(request)
-            charge(
-                request, _INFO_WEIGHTS.get(body.get("type"), 20) if isinstance(body, dict) else 20
-            )
+            charge(request, base_info_weight(body))
             result = await run_in_threadpool(core.info, body)
             if limiter is not None:
-                extra = info_weight(body, result) - _INFO_WEIGHTS.get(body["type"], 20)
+                extra = info_weight(body, result) - base_info_weight(body)
                 if extra > 0:  # charged after the fact, like the real per-item weight
                     with contextlib.suppress(RateLimited):
                         charge(request, extra)

@@ -394,6 +394,8 @@ class WebsocketHub:
         payload = request.get("payload") if isinstance(request, dict) else None
         try:
             if kind == "info":
+                if not isinstance(payload, dict):  # what ProtocolCore.info raises for it too
+                    raise MalformedRequest("missing field `type`")
                 data = await run_in_threadpool(self.core.info, payload)
                 response = {
                     "type": "info",

@@ -82,7 +82,7 @@ class EarnService:
             detail={"unlocks_at": when.isoformat(), "unlocks_at_ms": until},
         )
 
-    def _record_vault(self, user_id, wallet_id, vault, kind, amount, error) -> None:  # type: ignore[no-untyped-def]
+    def _record_vault(self, user_id, wallet_id, vault, kind, amount, error) -> None:
         with transaction(self._sessions) as session:
             session.add(
                 VaultAction(
@@ -96,7 +96,7 @@ class EarnService:
                 )
             )
 
-    def _record_staking(self, user_id, wallet_id, validator, kind, amount, error) -> None:  # type: ignore[no-untyped-def]
+    def _record_staking(self, user_id, wallet_id, validator, kind, amount, error) -> None:
         with transaction(self._sessions) as session:
             session.add(
                 StakingAction(

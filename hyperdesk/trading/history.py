@@ -112,7 +112,7 @@ def _conditions(flt: TradeFilter) -> list:
     return conditions
 
 
-def _query(flt: TradeFilter) -> Select[tuple[Fill]]:
+def _query(flt: TradeFilter) -> Select[Fill]:
     return select(Fill).where(*_conditions(flt))
 
 

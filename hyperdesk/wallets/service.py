@@ -110,7 +110,7 @@ class WalletService:
         finally:
             del key_hex
 
-    def list(self, user_id: int) -> list[WalletView]:
+    def list_for(self, user_id: int) -> list[WalletView]:
         with self._sessions() as session:
             rows = session.scalars(
                 select(Wallet).where(Wallet.user_id == user_id).order_by(Wallet.id)

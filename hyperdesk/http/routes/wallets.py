@@ -35,7 +35,7 @@ def _out(view: WalletView) -> WalletOut:
 
 @router.get("", response_model=list[WalletOut])
 def list_wallets(user: CurrentUser, services: ServicesDep) -> list[WalletOut]:
-    return [_out(w) for w in services.wallets.list(user.id)]
+    return [_out(w) for w in services.wallets.list_for(user.id)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WalletOut)

@@ -73,6 +73,12 @@ def test_rest_weight_budget_answers_429_null(paper_server_factory):
     assert raised.value.status_code == 429
 
 
+@pytest.mark.parametrize("kind", [["allMids"], {"a": 1}, 7])
+def test_a_non_string_info_type_is_422_even_under_a_weight_budget(paper_server_factory, kind):
+    paper = paper_server_factory(paper_test_config(rest_weight_per_minute=1000))
+    _assert_422(paper.post("/info", {"type": kind}))
+
+
 def test_faucet_credits_usdc(paper_server, sdk_wallet):
     response = paper_server.post("/faucet", {"user": sdk_wallet.address, "usd": "1234.5"})
     assert response.json() == {"status": "ok"}
