@@ -15,8 +15,10 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from hyperdesk.http.app import create_app
+    from hyperdesk.logging_filters import install as install_log_filters
     from hyperdesk.runtime import Runtime
 
+    install_log_filters()
     runtime = Runtime(settings)
     try:
         services = runtime.start()
