@@ -51,9 +51,11 @@ class Runtime:
         from hyperdesk.actors.exchange import ExchangeClient
         from hyperdesk.actors.market_stream import MarketStreamActor
         from hyperdesk.exchange.hyperliquid import HyperliquidAPI
+        from hyperdesk.exchange.ratelimit import WeightedRateLimiter
         from hyperdesk.trading.earn import EarnService
         from hyperdesk.trading.fills import FillRecorder
         from hyperdesk.trading.history import TradeHistory
+        from hyperdesk.trading.market_view import MarketView
         from hyperdesk.trading.orders import OrderService
         from hyperdesk.trading.reconcile import reconcile
         from hyperdesk.wallets.service import WalletService
@@ -78,11 +80,13 @@ class Runtime:
 
         exchange_url = self._start_exchange()
         wallets = WalletService(sessions, keyring)
-        api = HyperliquidAPI(exchange_url)
+        limiter = WeightedRateLimiter(capacity=settings.resolved_exchange_weight_per_minute)
+        api = HyperliquidAPI(exchange_url, rate_limiter=limiter)
         exchange = ExchangeClient.start(api, wallets.key_for)
         self._stops.append(exchange.stop)
 
         fills = FillRecorder(sessions)
+        market = MarketView()
         tokens = TokenService(jwt_secret, lifetime_seconds=settings.access_token_minutes * 60)
         throttle = LoginThrottle(
             max_failures=settings.login_attempts_per_window,
@@ -97,10 +101,11 @@ class Runtime:
             database_ok=lambda: _ping(engine),
             wallets=wallets,
             exchange=exchange,
-            orders=OrderService(sessions, exchange, fills),
+            orders=OrderService(sessions, exchange, fills, market),
             earn=EarnService(sessions, exchange),
             fills=fills,
             history=TradeHistory(sessions),
+            market=market,
             known_vaults=self._known_vaults(),
         )
 
@@ -118,6 +123,7 @@ class Runtime:
         self._stops.append(lambda: stream_ref.stop(timeout=10))
         stream = stream_ref.proxy()
         services.stream = stream
+        market.stream = stream
         stream.subscribe({"type": "allMids"}, services.on_mids).get(timeout=10)
         for wallet in wallets.all_wallets():
             services.on_wallet_added(wallet)

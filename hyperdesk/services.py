@@ -21,6 +21,7 @@ from hyperdesk.http.live import LiveHub
 from hyperdesk.persistence.models import Bot, Wallet
 from hyperdesk.settings import Settings
 from hyperdesk.trading.fills import RecordedFill
+from hyperdesk.trading.market_view import MarketView
 
 if TYPE_CHECKING:
     from hyperdesk.actors.exchange import ExchangeClient
@@ -47,6 +48,7 @@ class Services:
     earn: EarnService
     fills: FillRecorder
     history: TradeHistory
+    market: MarketView = field(default_factory=MarketView)
     known_vaults: tuple[str, ...] = ()
     hub: LiveHub = field(default_factory=LiveHub)
     stream: Any = None  # proxy of the MarketStreamActor; None when streaming is off
@@ -139,7 +141,9 @@ class Services:
         self.hub.publish_topic(topic, {"channel": "book", "data": _plain_json(data.data)})
 
     def on_mids(self, data: Any) -> None:
-        self.hub.publish_topic("mids", {"channel": "mids", "data": _plain_json(data.data)})
+        mids = _plain_json(data.data)
+        self.market.update_mids(mids.get("mids", {}))
+        self.hub.publish_topic("mids", {"channel": "mids", "data": mids})
 
     # -- wallets and streaming ----------------------------------------------------------------
 
@@ -154,9 +158,7 @@ class Services:
             self.stream.untrack_user(wallet.account_address).get(timeout=10)
 
     def stream_mode(self, account: str) -> str | None:
-        if self.stream is None:
-            return None
-        return self.stream.user_modes().get(timeout=10).get(account)
+        return self.market.stream_mode(account)
 
 
 def _plain_json(value: Any) -> Any:

@@ -27,6 +27,11 @@ HYPERLIQUID_URLS = {
 }
 
 
+HYPERLIQUID_WEIGHT_PER_MINUTE = 1200
+# The paper exchange enforces no REST budget unless configured to; a laptop desk should not
+# throttle itself to Hyperliquid's 20 weight a second against it.
+PAPER_WEIGHT_PER_MINUTE = 1_000_000
+
 # Hyperliquidity Provider, the protocol vault, on each network; the paper exchange lists its own.
 DEFAULT_VAULTS = {
     Network.TESTNET: ("0xa15099a30bbf2e68942d6f4c43d70d04faeab0a0",),
@@ -65,6 +70,12 @@ class Settings(BaseSettings):
     paper_port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port")
     paper_seed: int = 1
 
+    exchange_weight_per_minute: int | None = Field(
+        default=None,
+        ge=1,
+        description="request weight this server may spend per minute; default 1200 (Hyperliquid's "
+        "per-IP budget) on real networks, unlimited in practice on the embedded paper exchange",
+    )
     vaults: tuple[str, ...] = Field(
         default=(), description="vault addresses to list; empty = the network's known vaults"
     )
@@ -99,6 +110,12 @@ class Settings(BaseSettings):
     @property
     def resolved_master_key_file(self) -> Path:
         return self.master_key_file or self.data_dir / "master.keys"
+
+    @property
+    def resolved_exchange_weight_per_minute(self) -> int:
+        if self.exchange_weight_per_minute is not None:
+            return self.exchange_weight_per_minute
+        return PAPER_WEIGHT_PER_MINUTE if self.is_paper else HYPERLIQUID_WEIGHT_PER_MINUTE
 
     @property
     def is_paper(self) -> bool:

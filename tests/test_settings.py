@@ -52,3 +52,12 @@ def test_a_short_secret_is_refused(tmp_path: Path):
     path.write_text("short")
     with pytest.raises(ConfigurationError, match="fewer than 32 bytes"):
         load_or_create_jwt_secret(path, create=False)
+
+
+def test_real_networks_spend_hyperliquids_weight_budget_and_paper_does_not_throttle(monkeypatch):
+    monkeypatch.delenv("HYPERDESK_NETWORK", raising=False)
+    assert Settings().resolved_exchange_weight_per_minute > 100_000
+    monkeypatch.setenv("HYPERDESK_NETWORK", "mainnet")
+    assert Settings().resolved_exchange_weight_per_minute == 1200
+    monkeypatch.setenv("HYPERDESK_EXCHANGE_WEIGHT_PER_MINUTE", "600")
+    assert Settings().resolved_exchange_weight_per_minute == 600

@@ -7,7 +7,7 @@ outcome is unknown (timeout, reset) can always be looked up later — never rese
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from hyperdesk.persistence.database import transaction
 from hyperdesk.persistence.models import Order, Wallet
 from hyperdesk.trading.cloids import new_cloid
 from hyperdesk.trading.fills import FillRecorder, RecordedFill
+from hyperdesk.trading.market_view import MarketView
 
 
 class OrderRejected(DomainError):
@@ -38,18 +39,24 @@ class PlacedOrder:
 
 class OrderService:
     def __init__(
-        self, sessions: sessionmaker[Session], exchange: ExchangeClient, fills: FillRecorder
+        self,
+        sessions: sessionmaker[Session],
+        exchange: ExchangeClient,
+        fills: FillRecorder,
+        market: MarketView,
     ) -> None:
         self._sessions = sessions
         self._exchange = exchange
         self._fills = fills
+        self._market = market
 
     def place(
         self, user_id: int, wallet_id: int, request: OrderRequest, *, bot_id: int | None = None
     ) -> PlacedOrder:
         wallet = self._owned_wallet(user_id, wallet_id)
+        request = self._with_reference_price(request)
         self._check(request)
-        request = _with_cloid(request, new_cloid(bot_id))
+        request = replace(request, cloid=new_cloid(bot_id))
         with transaction(self._sessions) as session:
             row = Order(
                 user_id=user_id,
@@ -78,20 +85,30 @@ class OrderService:
                 code=result.error_code or "ORDER_REJECTED",
             )
         new_fills: tuple[RecordedFill, ...] = ()
-        if result.filled_size > 0:
-            # The response tells how much filled, not which fills: fetch them now so the history
-            # is complete at once rather than when the stream catches up (duplicates are no-ops).
+        if (
+            result.filled_size > 0
+            and self._market.stream_mode(wallet.account_address) != "websocket"
+        ):
+            # The response tells how much filled, not which fills. A streamed account hears of
+            # them within milliseconds; a polled one would wait for its next poll, so fetch them
+            # now and the history is complete at once (duplicates are no-ops).
             fills = self._exchange.fills_since(wallet.account_address, started_ms - 5_000)
             new_fills = tuple(self._fills.record(wallet.account_address, fills))
         return PlacedOrder(result, order_id, new_fills)
 
+    def _with_reference_price(self, request: OrderRequest) -> OrderRequest:
+        """A market order is priced off the mid; the streamed one saves a read of every mid."""
+        if request.order_type != "market" or request.price is not None:
+            return request
+        mid = self._market.mid(request.coin)
+        if mid is None:
+            mid = self._exchange.mids().get(request.coin)
+        return replace(request, price=mid) if mid is not None else request
+
     def _check(self, request: OrderRequest) -> None:
         """The pre-trade gate, before anything is recorded or signed: bad input changes nothing."""
         market = self._exchange.market(request.coin)
-        reference = None
-        if market is not None and request.order_type == "market" and request.price is None:
-            reference = self._exchange.mids().get(request.coin)
-        rejection = validate_order(request, market, reference_price=reference)
+        rejection = validate_order(request, market, reference_price=request.price)
         if rejection is not None:
             extra = rejection.to_dict()
             del extra["code"], extra["message"]
@@ -208,9 +225,3 @@ class OrderService:
                 select(Order.coin).where(Order.wallet_id == wallet.id, Order.oid == oid)
             )
         return coin or self._open_order(wallet, oid).coin
-
-
-def _with_cloid(request: OrderRequest, cloid: str) -> OrderRequest:
-    from dataclasses import replace
-
-    return replace(request, cloid=cloid)
