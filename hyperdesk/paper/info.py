@@ -303,12 +303,7 @@ def frontend_order(engine: Engine, order: Order) -> dict:
         if child is not None and child.status in ("open", "waitingForFill"):
             children.append(frontend_order(engine, child))
     return {
-        "coin": order.coin,
-        "side": order.side,
-        "limitPx": wire(order.limit_px),
-        "sz": wire(order.sz),
-        "oid": order.oid,
-        "timestamp": order.timestamp,
+        **basic_order(order),
         "triggerCondition": condition,
         "isTrigger": trigger is not None,
         "triggerPx": wire(trigger.trigger_px) if trigger else "0.0",
@@ -316,7 +311,6 @@ def frontend_order(engine: Engine, order: Order) -> dict:
         "isPositionTpsl": order.is_position_tpsl,
         "reduceOnly": order.reduce_only,
         "orderType": order.order_type,
-        "origSz": wire(order.orig_sz),
         "tif": order.tif if trigger is None or order.triggered else None,
         "cloid": order.cloid,
     }
