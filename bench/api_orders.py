@@ -1,0 +1,583 @@
+"""Order latency and throughput through the platform's REST API, next to the raw SDK.
+
+One run, one paper exchange on loopback (``python -m hyperdesk.paper`` as a subprocess, real
+clock, ticker running), and the real app (``python main.py`` as a subprocess, its own SQLite file
+in a temporary directory, or a throwaway PostgreSQL database) pointed at it. The bench process is
+only the client, so neither server shares an interpreter (or a GIL) with the load generator.
+
+* sdk: ``hyperliquid.exchange.Exchange`` places N resting Gtc limit orders 20% under the mid,
+  then cancels them (latency of each call);
+* platform: a user registers, logs in, creates a wallet, faucets, then places the same N orders
+  with ``POST /api/orders`` over keep-alive HTTP and cancels them with ``DELETE /api/orders/{oid}``;
+* concurrency: K users (threads of this process, one wallet each) place orders through
+  ``POST /api/orders`` at once, then cancel them; aggregate orders/s and latency per K;
+* market (``--market M``, last because each one also reads fills): M market orders alternating
+  buy/sell, SDK ``market_open`` against ``POST /api/orders`` with ``type=market``.
+
+Placement figures exclude the cancels (placed first, cancelled after). Every phase stops early if
+``--time-limit`` runs out; servers are stopped and temporary files and databases removed at the
+end. Not a test: it prints figures.
+
+    .venv/bin/python bench/api_orders.py --orders 200 --clients 1,4,16
+    .venv/bin/python bench/api_orders.py --database-url postgresql://postgres@127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import math
+import os
+import platform
+import select
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import eth_account
+import requests
+from hyperliquid.exchange import Exchange
+from hyperliquid.info import Info
+
+REPO = Path(__file__).resolve().parent.parent
+PASSWORD = uuid.uuid4().hex  # throwaway users in a throwaway database
+COIN = "ETH"
+SIZE = "0.01"
+HTTP_TIMEOUT = 15.0
+
+
+# The app charges every exchange call to one shared token bucket (hyperdesk/exchange/ratelimit.py).
+# On real networks it is Hyperliquid's per-IP budget, 1200 weight a minute; against the paper
+# exchange it is practically unlimited unless --weight-per-minute says otherwise. A resting order,
+# a market order (priced off the streamed mid, its fills streamed back) and a cancel weigh 1 each.
+# Counted here to tell throttling from slowness.
+WEIGHT = {"limit": 1, "cancel": 1, "market": 1}
+BUDGET = {"per_minute": "the paper default (1,000,000)"}
+
+
+class WeightMeter:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.weight = 0
+        self.since = time.monotonic()
+
+    def add(self, kind: str) -> None:
+        with self.lock:
+            self.weight += WEIGHT[kind]
+
+    def note(self) -> str:
+        """A lower bound: wallet set-up, account reads and stream polling also spend the bucket."""
+        elapsed = time.monotonic() - self.since
+        return (
+            f"      (order routes alone: >= {self.weight} exchange weight in {elapsed:.0f} s since "
+            f"start; the app's budget per minute: {BUDGET['per_minute']})"
+        )
+
+
+METER = WeightMeter()
+
+
+class OutOfTime(Exception):
+    """The run's time budget is spent; phases report what they measured so far."""
+
+
+@dataclass
+class Samples:
+    """Latencies (seconds) of one kind of call, with the wall time they took together."""
+
+    latencies: list[float] = field(default_factory=list)
+    wall: float = 0.0
+    errors: int = 0
+    started: float = 0.0  # perf_counter at the first call and after the last one
+    ended: float = 0.0
+
+    def merge(self, other: Samples) -> None:
+        self.latencies.extend(other.latencies)
+        self.errors += other.errors
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _summary(samples: Samples) -> dict[str, float]:
+    ms = [x * 1000 for x in samples.latencies] or [math.nan]
+    return {
+        "n": len(samples.latencies),
+        "p50": statistics.median(ms),
+        "p90": _percentile(ms, 0.90),
+        "p99": _percentile(ms, 0.99),
+        "mean": statistics.fmean(ms),
+        "rate": len(samples.latencies) / samples.wall if samples.wall else math.nan,
+    }
+
+
+HEADER = (
+    f"{'':<34} {'n':>5} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'mean ms':>8} "
+    f"{'orders/s':>9} {'errors':>6}"
+)
+
+
+def _line(name: str, samples: Samples) -> None:
+    s = _summary(samples)
+    print(
+        f"{name:<34} {s['n']:>5} {s['p50']:>8.2f} {s['p90']:>8.2f} {s['p99']:>8.2f} "
+        f"{s['mean']:>8.2f} {s['rate']:>9.1f} {samples.errors:>6}",
+        flush=True,
+    )
+
+
+# -- processes ----------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop(process: subprocess.Popen, name: str) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            print(f"[{name} did not stop on SIGTERM; killing it]", file=sys.stderr)
+            process.kill()
+            process.wait(timeout=5)
+
+
+def _start_paper(seed: int, log: Path) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hyperdesk.paper",
+            "--port",
+            "0",
+            "--seed",
+            str(seed),
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=log.open("wb"),
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    assert process.stdout is not None
+    while time.monotonic() < deadline and process.poll() is None:
+        ready, _, _ = select.select([process.stdout], [], [], 0.5)
+        if ready:
+            line = process.stdout.readline()
+            if line.startswith("paper exchange on "):
+                base_url = line.split()[3]
+                # Keep draining stdout so the child never blocks on a full pipe.
+                threading.Thread(target=process.stdout.read, daemon=True).start()
+                return process, base_url
+    _stop(process, "paper exchange")
+    raise RuntimeError(f"paper exchange did not start; see {log}")
+
+
+def _start_app(
+    exchange_url: str, database_url: str, data_dir: Path, log: Path, weight_per_minute: int | None
+):
+    port = _free_port()
+    env = dict(os.environ)
+    if weight_per_minute is not None:
+        env["HYPERDESK_EXCHANGE_WEIGHT_PER_MINUTE"] = str(weight_per_minute)
+        BUDGET["per_minute"] = f"{weight_per_minute:,}"
+    env.update(
+        HYPERDESK_EXCHANGE_URL=exchange_url,
+        HYPERDESK_DATABASE_URL=database_url,
+        HYPERDESK_DATA_DIR=str(data_dir),
+        HYPERDESK_HOST="127.0.0.1",
+        HYPERDESK_PORT=str(port),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "main.py"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(base_url + "/api/health", timeout=2).status_code == 200:
+                return process, base_url
+        time.sleep(0.2)
+    _stop(process, "app")
+    raise RuntimeError(f"the app did not start; see {log}")
+
+
+@contextlib.contextmanager
+def _database(url: str | None, tmp: Path):
+    """The app's database URL: a SQLite file in ``tmp``, or a fresh PostgreSQL database created
+    next to ``url``'s and dropped afterwards (existing databases and tables are never touched)."""
+    if url is None:
+        yield f"sqlite:///{tmp / 'hyperdesk.db'}", "SQLite (file in a temp dir, WAL)"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url.replace("postgresql://", "postgresql+psycopg2://", 1))
+    name = f"hyperdesk_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        version = connection.execute(text("SHOW server_version")).scalar()
+    try:
+        yield (
+            base.set(database=name).render_as_string(hide_password=False),
+            f"PostgreSQL {version} (throwaway database {name})",
+        )
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+# -- clients ------------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+
+    def check(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise OutOfTime
+
+
+def _resting_price(mid: Decimal) -> str:
+    return str(int(mid * Decimal("0.8")))
+
+
+def sdk_limit_orders(paper_url: str, n: int, clock: Clock) -> tuple[Samples, Samples]:
+    wallet = eth_account.Account.create()
+    requests.post(
+        paper_url + "/faucet", json={"user": wallet.address, "usd": "10000000"}, timeout=10
+    ).raise_for_status()
+    exchange = Exchange(wallet, paper_url, timeout=HTTP_TIMEOUT)
+    px = float(_resting_price(Decimal(Info(paper_url, skip_ws=True).all_mids()[COIN])))
+    place, cancel, oids = Samples(), Samples(), []
+    start = time.perf_counter()
+    with contextlib.suppress(OutOfTime):
+        for _ in range(n):
+            clock.check()
+            t0 = time.perf_counter()
+            result = exchange.order(COIN, True, float(SIZE), px, {"limit": {"tif": "Gtc"}})
+            place.latencies.append(time.perf_counter() - t0)
+            status = result["response"]["data"]["statuses"][0] if result["status"] == "ok" else {}
+            if "resting" in status:
+                oids.append(status["resting"]["oid"])
+            else:
+                place.errors += 1
+    place.wall = time.perf_counter() - start
+    start = time.perf_counter()
+    for oid in oids:  # always cancel what was placed, even when out of time
+        t0 = time.perf_counter()
+        cancelled = exchange.cancel(COIN, oid)
+        cancel.latencies.append(time.perf_counter() - t0)
+        cancel.errors += cancelled["status"] != "ok"
+    cancel.wall = time.perf_counter() - start
+    return place, cancel
+
+
+def sdk_market_orders(paper_url: str, n: int, clock: Clock) -> Samples:
+    wallet = eth_account.Account.create()
+    requests.post(
+        paper_url + "/faucet", json={"user": wallet.address, "usd": "10000000"}, timeout=10
+    ).raise_for_status()
+    exchange = Exchange(wallet, paper_url, timeout=HTTP_TIMEOUT)
+    out = Samples()
+    start = time.perf_counter()
+    with contextlib.suppress(OutOfTime):
+        for i in range(n):
+            clock.check()
+            t0 = time.perf_counter()
+            result = exchange.market_open(COIN, i % 2 == 0, float(SIZE))
+            out.latencies.append(time.perf_counter() - t0)
+            status = result["response"]["data"]["statuses"][0] if result["status"] == "ok" else {}
+            out.errors += "filled" not in status
+    out.wall = time.perf_counter() - start
+    return out
+
+
+class PlatformUser:
+    """One registered, logged-in user with one funded wallet, on its own keep-alive session."""
+
+    def __init__(self, base_url: str, username: str) -> None:
+        self.base_url = base_url
+        self.http = requests.Session()
+        credentials = {"username": username, "password": PASSWORD}
+        self._post("/api/auth/register", credentials, 201)
+        token = self._post("/api/auth/login", credentials, 200)["access_token"]
+        self.http.headers["Authorization"] = f"Bearer {token}"
+        self.wallet_id = self._post("/api/wallets", {"label": "bench"}, 201)["id"]
+        self._post(f"/api/wallets/{self.wallet_id}/faucet", {"amount": "1000000"}, 200)
+
+    def _post(self, path: str, body: dict, expected: int) -> dict:
+        response = self.http.post(self.base_url + path, json=body, timeout=HTTP_TIMEOUT)
+        if response.status_code != expected:
+            raise RuntimeError(f"POST {path}: {response.status_code} {response.text}")
+        return response.json()
+
+    def mid(self) -> Decimal:
+        markets = self.http.get(self.base_url + "/api/markets", timeout=HTTP_TIMEOUT).json()
+        return Decimal(next(m["mid"] for m in markets if m["coin"] == COIN))
+
+    def order(self, **fields: str) -> tuple[float, requests.Response]:
+        body = {"wallet_id": self.wallet_id, "coin": COIN, "size": SIZE, **fields}
+        METER.add(fields["type"])
+        t0 = time.perf_counter()
+        response = self.http.post(self.base_url + "/api/orders", json=body, timeout=HTTP_TIMEOUT)
+        return time.perf_counter() - t0, response
+
+    def cancel(self, oid: int) -> tuple[float, bool]:
+        METER.add("cancel")
+        t0 = time.perf_counter()
+        response = self.http.delete(
+            f"{self.base_url}/api/orders/{oid}",
+            params={"wallet_id": self.wallet_id},
+            timeout=HTTP_TIMEOUT,
+        )
+        return time.perf_counter() - t0, response.status_code == 204
+
+
+def platform_limit_orders(
+    user: PlatformUser, price: str, n: int, clock: Clock, start: threading.Barrier | None = None
+) -> tuple[Samples, Samples, list[int]]:
+    place, cancel, oids = Samples(), Samples(), []
+    if start is not None:
+        start.wait()
+    t_start = time.perf_counter()
+    with contextlib.suppress(OutOfTime):
+        for _ in range(n):
+            clock.check()
+            latency, response = user.order(side="buy", type="limit", price=price)
+            place.latencies.append(latency)
+            if response.status_code == 200 and response.json()["status"] == "resting":
+                oids.append(response.json()["oid"])
+            else:
+                place.errors += 1
+    place.started, place.ended = t_start, time.perf_counter()
+    place.wall = place.ended - place.started
+    cancel.started = time.perf_counter()
+    for oid in oids:
+        latency, ok = user.cancel(oid)
+        cancel.latencies.append(latency)
+        cancel.errors += not ok
+    cancel.ended = time.perf_counter()
+    cancel.wall = cancel.ended - cancel.started
+    return place, cancel, oids
+
+
+def platform_market_orders(user: PlatformUser, n: int, clock: Clock) -> Samples:
+    out = Samples()
+    start = time.perf_counter()
+    with contextlib.suppress(OutOfTime):
+        for i in range(n):
+            clock.check()
+            latency, response = user.order(side="buy" if i % 2 == 0 else "sell", type="market")
+            out.latencies.append(latency)
+            out.errors += response.status_code != 200 or response.json()["status"] != "filled"
+    out.wall = time.perf_counter() - start
+    return out
+
+
+def concurrent_limit_orders(
+    base_url: str, k: int, per_client: int, clock: Clock
+) -> tuple[Samples, Samples, float]:
+    """K users at once; returns placement and cancel samples (aggregate) and setup seconds."""
+    t0 = time.perf_counter()
+    tag = uuid.uuid4().hex[:6]
+    users = [PlatformUser(base_url, f"c{k}_{i}_{tag}") for i in range(k)]
+    price = _resting_price(users[0].mid())
+    setup = time.perf_counter() - t0
+    barrier = threading.Barrier(k + 1)
+    results: list[tuple[Samples, Samples, list[int]] | BaseException] = [Samples()] * k  # type: ignore[list-item]
+
+    def run(i: int) -> None:
+        try:
+            results[i] = platform_limit_orders(users[i], price, per_client, clock, barrier)
+        except BaseException as exc:  # reported below
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(k)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    for t in threads:
+        t.join()
+    place, cancel = Samples(), Samples()
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+        place.merge(result[0])
+        cancel.merge(result[1])
+    # Aggregate rate: all calls of a kind over the span from the first start to the last end.
+    for kind, merged in ((0, place), (1, cancel)):
+        spans = [r[kind] for r in results if r[kind].latencies]  # type: ignore[index]
+        if spans:
+            merged.wall = max(s.ended for s in spans) - min(s.started for s in spans)
+    for user in users:
+        user.http.close()
+    return place, cancel, setup
+
+
+# -- main -----------------------------------------------------------------------------------------
+
+
+def _machine() -> None:
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    print(f"date       {datetime.date.today().isoformat()}")
+    print(f"machine    {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable), {cpu}")
+    print(f"python     {platform.python_version()} on {platform.platform()}")
+    print(f"sqlite     {sqlite3.sqlite_version}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=200, help="orders per single-client phase")
+    parser.add_argument(
+        "--clients", default="1,4,16", help="comma-separated K values for the concurrency phase"
+    )
+    parser.add_argument(
+        "--concurrent-orders",
+        type=int,
+        default=None,
+        help="orders per K level, split over the K clients (default: --orders)",
+    )
+    parser.add_argument(
+        "--market", type=int, default=40, help="market orders per path (0 = skip), run last"
+    )
+    parser.add_argument("--warmup", type=int, default=10, help="unmeasured orders per path")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="a PostgreSQL server URL; a fresh database is created on it and dropped after",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="paper exchange price seed")
+    parser.add_argument(
+        "--weight-per-minute",
+        type=int,
+        default=None,
+        help="the app's exchange weight budget (1200 reproduces Hyperliquid's per-IP limit)",
+    )
+    parser.add_argument(
+        "--time-limit", type=float, default=170.0, help="seconds; phases stop early past it"
+    )
+    args = parser.parse_args()
+    clients = [int(k) for k in args.clients.split(",") if k.strip()]
+    if not 1 <= args.orders <= 900 or any(k < 1 for k in clients):
+        parser.error("--orders must be 1..900 (the paper exchange allows 1000 open orders)")
+    concurrent_orders = args.concurrent_orders or args.orders
+
+    _machine()
+    clock = Clock(args.time_limit)
+    tmp = Path(tempfile.mkdtemp(prefix="hyperdesk-bench-"))
+    processes: list[tuple[subprocess.Popen, str]] = []
+    try:
+        with _database(args.database_url, tmp) as (database_url, database_name):
+            paper, paper_url = _start_paper(args.seed, tmp / "paper.log")
+            processes.append((paper, "paper exchange"))
+            t0 = time.perf_counter()
+            app, app_url = _start_app(
+                paper_url, database_url, tmp / "data", tmp / "app.log", args.weight_per_minute
+            )
+            processes.append((app, "app"))
+            METER.since = time.monotonic()
+            print(f"database   {database_name}")
+            print(f"paper      {paper_url} (subprocess, SystemClock, seed {args.seed})")
+            print(
+                f"app        {app_url} (subprocess `main.py`, up in {time.perf_counter() - t0:.1f} s)"
+            )
+            print(f"client     this process, requests.Session keep-alive; size {SIZE} {COIN}")
+            print()
+            _run(args, clients, concurrent_orders, clock, paper_url, app_url)
+            app_log = (tmp / "app.log").read_text(errors="replace")
+            print(
+                f"\napp log: {app_log.count(' WARNING ')} warnings, "
+                f"{app_log.count(' ERROR ')} errors, {len(app_log.splitlines())} lines "
+                "(stderr of main.py)"
+            )
+            for process, name in reversed(processes):
+                _stop(process, name)
+    finally:
+        for process, name in reversed(processes):
+            _stop(process, name)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def _run(args, clients, concurrent_orders, clock, paper_url, app_url) -> None:
+    # Warm both paths (first-request costs: imports, signer actors, connection set-up).
+    sdk_limit_orders(paper_url, args.warmup, clock)
+    user = PlatformUser(app_url, f"single_{uuid.uuid4().hex[:6]}")
+    price = _resting_price(user.mid())
+    platform_limit_orders(user, price, args.warmup, clock)
+
+    print(f"-- resting Gtc limit orders, 1 client, {args.orders} orders (then cancelled) --")
+    print(HEADER)
+    sdk_place, sdk_cancel = sdk_limit_orders(paper_url, args.orders, clock)
+    _line("sdk Exchange.order", sdk_place)
+    _line("sdk Exchange.cancel", sdk_cancel)
+    api_place, api_cancel, _ = platform_limit_orders(user, price, args.orders, clock)
+    _line("platform POST /api/orders", api_place)
+    _line("platform DELETE /api/orders/{oid}", api_cancel)
+    s, a = _summary(sdk_place), _summary(api_place)
+    print(
+        f"platform/sdk placement: p50 x{a['p50'] / s['p50']:.2f} "
+        f"(+{a['p50'] - s['p50']:.2f} ms), p99 x{a['p99'] / s['p99']:.2f} "
+        f"(+{a['p99'] - s['p99']:.2f} ms), throughput x{a['rate'] / s['rate']:.2f}"
+    )
+
+    print(f"\n-- concurrency: K users at once, {concurrent_orders} orders per K in total --")
+    print(HEADER)
+    for k in clients:
+        per_client = max(1, math.ceil(concurrent_orders / k))
+        try:
+            clock.check()
+        except OutOfTime:
+            print(f"K={k}: skipped (out of time)")
+            continue
+        place, cancel, setup = concurrent_limit_orders(app_url, k, per_client, clock)
+        _line(f"K={k:<3} POST /api/orders ({per_client}/client)", place)
+        _line(f"K={k:<3} DELETE /api/orders/{{oid}}", cancel)
+        print(f"      ({k} users registered, logged in, wallet + faucet each in {setup:.1f} s)")
+        print(METER.note())
+
+    if args.market:
+        print(f"\n-- market orders, 1 client, {args.market} orders alternating buy/sell --")
+        print(HEADER)
+        _line("sdk Exchange.market_open", sdk_market_orders(paper_url, args.market, clock))
+        _line("platform POST /api/orders market", platform_market_orders(user, args.market, clock))
+        print(METER.note())
+    if time.monotonic() > clock.deadline:
+        print(f"\n(time limit of {args.time_limit:.0f} s reached: some phases stopped early)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
