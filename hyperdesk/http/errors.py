@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hyperdesk.errors import DomainError, TooManyRequests
@@ -52,6 +53,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ExchangeError)
     async def exchange_error(_request: Request, exc: ExchangeError) -> JSONResponse:
         return JSONResponse({"detail": exc.to_dict()}, status_code=_exchange_status(exc))
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        # A lost connection or a locked database: the transaction was rolled back, nothing half
+        # written; the caller may simply try again.
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        return JSONResponse(
+            error_body("DATABASE_UNAVAILABLE", "The database is unavailable; try again shortly."),
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

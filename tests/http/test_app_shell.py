@@ -43,3 +43,20 @@ def test_wrong_method_answers_the_error_shape(client):
     response = client.get("/api/auth/register")
     assert response.status_code in {404, 405}
     assert response.json()["detail"]["code"] in {"NOT_FOUND", "METHOD_NOT_ALLOWED"}
+
+
+def test_a_lost_database_answers_503_with_retry_after(client, services):
+    from sqlalchemy import create_engine
+
+    url = services.sessions.kw["bind"].url
+    if url.get_backend_name() == "sqlite":
+        unreachable = url.set(database="/nonexistent-dir/hyperdesk.db")
+    else:
+        unreachable = url.set(port=1)  # nothing listens there
+    services.sessions.configure(bind=create_engine(unreachable))
+    response = client.post(
+        "/api/auth/register", json={"username": "carol", "password": "correct horse battery"}
+    )
+    assert response.status_code == 503, response.text
+    assert response.json()["detail"]["code"] == "DATABASE_UNAVAILABLE"
+    assert response.headers["retry-after"] == "1"
