@@ -204,6 +204,8 @@ class Engine:
             if opposite is None:
                 continue
             for order in list(book.orders(is_buy)):
+                if order.status != "open":
+                    continue  # canceled by an earlier fill of this loop (stale reduce-only)
                 crosses = order.limit_px >= opposite if is_buy else order.limit_px <= opposite
                 if not crosses:
                     break
@@ -234,19 +236,24 @@ class Engine:
                 continue
             if order.is_buy:
                 assert inst.quote_token is not None
-                hold[inst.quote_token] = (
-                    hold.get(inst.quote_token, ZERO) + order.sz * order.limit_px
+                hold[inst.quote_token] = hold.get(inst.quote_token, ZERO) + self._spot_buy_cost(
+                    order.sz, order.limit_px
                 )
             else:
                 assert inst.base_token is not None
                 hold[inst.base_token] = hold.get(inst.base_token, ZERO) + order.sz
         return hold
 
+    def _spot_buy_cost(self, sz: Decimal, px: Decimal) -> Decimal:
+        """Quote a spot buy may spend: the notional plus the (taker) fee, charged in USDC."""
+        return sz * px * (1 + self.config.spot_taker_fee)
+
     def _order_margin(self, acct: Account, exclude_oid: int | None = None) -> Decimal:
         """Initial margin reserved by the user's resting perp orders that could open exposure."""
         total = ZERO
         for order in self.open_orders.get(acct.address, {}).values():
-            if order.oid == exclude_oid or order.reduce_only or order.trigger is not None:
+            waiting = order.trigger is not None and not order.triggered
+            if order.oid == exclude_oid or order.reduce_only or waiting:
                 continue
             inst = self.by_coin[order.coin]
             if inst.is_spot:
@@ -375,22 +382,8 @@ class Engine:
         if len(self.open_orders.get(user, {})) >= self.config.max_open_orders:
             raise OrderRejected("Too many open orders.", "tooManyOpenOrdersRejected")
         if req.trigger is not None:
-            return
-        if inst.is_spot:
-            self._check_spot_balance(user, req, exclude_oid)
-        elif not req.reduce_only:
-            opening = self._opening_size(acct, inst, req.is_buy, req.sz)
-            if opening > 0:
-                lev = leverage_for(acct, inst, self.config.default_leverage)
-                summary = self.summary(acct)
-                free = (
-                    summary.cross_account_value
-                    - summary.cross_margin_used
-                    - self._order_margin(acct, exclude_oid)
-                )
-                needed = opening * max(req.px, ZERO) / lev.value
-                if needed > free:
-                    raise OrderRejected("Insufficient margin to place order.", "perpMarginRejected")
+            return  # funds are checked when the trigger fires (_trigger)
+        self._check_funds(user, req, exclude_oid)
         if req.tif == "Alo":
             best_opposite = self._best(inst.coin, not req.is_buy)
             if best_opposite is not None and (
@@ -404,21 +397,57 @@ class Engine:
                     "badAloPxRejected",
                 )
 
+    def _check_funds(self, user: str, req: OrderRequest, exclude_oid: int | None) -> None:
+        """Spot balance, or perp initial margin at the user's leverage for what the order opens."""
+        inst = req.instrument
+        acct = self.accounts[user]
+        if inst.is_spot:
+            self._check_spot_balance(user, req, exclude_oid)
+            return
+        if req.reduce_only:
+            return
+        opening = self._opening_size(acct, inst, req.is_buy, req.sz)
+        if opening <= 0:
+            return
+        lev = leverage_for(acct, inst, self.config.default_leverage)
+        summary = self.summary(acct)
+        free = (
+            summary.cross_account_value
+            - summary.cross_margin_used
+            - self._order_margin(acct, exclude_oid)
+        )
+        # A buy fills at or below its limit; a sell at or above it, so an aggressive sell (limit
+        # under the mid) fills near the mid and needs the margin of that notional.
+        px = req.px if req.is_buy else max(req.px, self.mids[inst.coin])
+        needed = opening * px / lev.value
+        if needed > free:
+            raise OrderRejected("Insufficient margin to place order.", "perpMarginRejected")
+
     def _check_spot_balance(self, user: str, req: OrderRequest, exclude_oid: int | None) -> None:
         inst = req.instrument
         acct = self.accounts[user]
         hold = self.spot_hold(user)
-        if exclude_oid is not None and exclude_oid in self.orders:
-            old = self.orders[exclude_oid]
+        old = self.orders.get(exclude_oid) if exclude_oid is not None else None
+        old_inst = self.by_coin[old.coin] if old is not None else None
+        # Only an order spot_hold counted (a spot order, untriggered triggers hold nothing).
+        if (
+            old is not None
+            and old_inst is not None
+            and old_inst.is_spot
+            and old.oid in self.open_orders.get(user, {})
+            and (old.trigger is None or old.triggered)
+        ):
             if old.is_buy:
-                assert inst.quote_token is not None
-                hold[inst.quote_token] = hold.get(inst.quote_token, ZERO) - old.sz * old.limit_px
+                assert old_inst.quote_token is not None
+                hold[old_inst.quote_token] = hold.get(
+                    old_inst.quote_token, ZERO
+                ) - self._spot_buy_cost(old.sz, old.limit_px)
             else:
-                assert inst.base_token is not None
-                hold[inst.base_token] = hold.get(inst.base_token, ZERO) - old.sz
+                assert old_inst.base_token is not None
+                hold[old_inst.base_token] = hold.get(old_inst.base_token, ZERO) - old.sz
         token = inst.quote_token if req.is_buy else inst.base_token
         assert token is not None
-        need = req.sz * req.px if req.is_buy else req.sz
+        need = self._spot_buy_cost(req.sz, req.px) if req.is_buy else req.sz
         available = acct.spot.get(token, ZERO) - hold.get(token, ZERO)
         if need > available:
             raise OrderRejected(
@@ -517,6 +546,18 @@ class Engine:
                 self._order_update(child)
         elif status == "filled":
             self._activate_children(order, now)
+            self._cancel_siblings(order, now)
+
+    def _cancel_siblings(self, order: Order, now: int) -> None:
+        """When one child of a ``normalTpsl`` group fills, the other is ``siblingFilledCanceled``."""
+        parent = self.orders.get(order.parent_oid) if order.parent_oid is not None else None
+        if parent is None:
+            return
+        opened = self.open_orders.get(order.user, {})
+        for oid in parent.children:
+            sibling = self.orders.get(oid)
+            if sibling is not None and sibling is not order and oid in opened:
+                self._finish(sibling, "siblingFilledCanceled", now)
 
     def _activate_children(self, parent: Order, now: int) -> None:
         for child in self.waiting_children.pop(parent.oid, []):
@@ -548,7 +589,12 @@ class Engine:
                 if maker.user == order.user:
                     self._finish(maker, "selfTradeCanceled", now)
                     continue
-                qty = min(budget, maker.sz)
+                # A resting reduce-only order only fills what is left of its owner's position.
+                maker_budget = self._clip_reduce_only(maker, maker.sz)
+                if maker_budget <= 0:
+                    self._finish(maker, "reduceOnlyCanceled", now)
+                    continue
+                qty = min(budget, maker_budget)
                 self._settle(inst, px, qty, taker=order, maker=maker, now=now, tx_hash=tx_hash)
             else:
                 assert level is not None
@@ -771,8 +817,8 @@ class Engine:
     def _fire_triggers(self, now: int) -> None:
         for user in list(self.open_orders):
             for order in list(self.open_orders[user].values()):
-                if order.trigger is None or order.triggered:
-                    continue
+                if order.trigger is None or order.triggered or order.status != "open":
+                    continue  # not a waiting trigger, or canceled by an earlier one (sibling)
                 mark = self.mids[order.coin]
                 above = order.trigger.condition_is_above(order.is_buy)
                 hit = (
@@ -792,8 +838,8 @@ class Engine:
         if self._clip_reduce_only(order, order.sz) <= 0 and order.reduce_only:
             self._finish(order, "reduceOnlyCanceled", now)
             return
+        mark = self.mids[order.coin]
         if order.trigger.is_market:
-            mark = self.mids[order.coin]
             slip = self.config.trigger_market_slippage
             raw = mark * (1 + slip) if order.is_buy else mark * (1 - slip)
             limit = nearest_valid_price(
@@ -802,15 +848,29 @@ class Engine:
                 is_spot=inst.is_spot,
                 rounding=ROUND_FLOOR if order.is_buy else ROUND_CEILING,
             )
-            filled, _ = self._take(order, limit, now)
-            if order.sz > 0:
-                self._finish(order, "canceled", now)
-            del filled
         else:
-            self._take(order, order.limit_px, now)
-            if order.sz > 0:
-                order.tif = "Gtc"
-                self._rest_open(order, now, in_book=True)
+            limit = order.limit_px
+        # Nothing was reserved while the trigger waited: check funds now (spot: at the worst
+        # price; perp market: initial margin at the mark, as for an opening order).
+        check_px = mark if order.trigger.is_market and not inst.is_spot else limit
+        funds = OrderRequest(
+            inst, order.is_buy, check_px, order.sz, order.reduce_only, "Ioc", None, order.cloid
+        )
+        try:
+            self._check_funds(order.user, funds, None)
+        except OrderRejected:
+            self._finish(order, "marginCanceled", now)
+            return
+        self._take(order, limit, now)
+        if order.sz <= 0:
+            return
+        if order.reduce_only and self._clip_reduce_only(order, order.sz) <= 0:
+            self._finish(order, "reduceOnlyCanceled", now)
+        elif order.trigger.is_market:
+            self._finish(order, "canceled", now)
+        else:
+            order.tif = "Gtc"
+            self._rest_open(order, now, in_book=True)
 
     def _fire_scheduled_cancels(self, now: int) -> None:
         for acct in self.accounts.values():
