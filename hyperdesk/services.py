@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hyperdesk.accounts.service import AccountService
 from hyperdesk.errors import NotFound
 from hyperdesk.http.live import LiveHub
-from hyperdesk.persistence.models import Bot, Wallet
+from hyperdesk.persistence.models import Bot, Order, Wallet
 from hyperdesk.settings import Settings
 from hyperdesk.trading.fills import RecordedFill
 from hyperdesk.trading.market_view import MarketView
@@ -104,13 +104,35 @@ class Services:
 
     def on_stream_orders(self, message: Any) -> None:
         account = message.account
-        payload = {
-            "account": account,
-            "updates": [_plain_json(u) for u in getattr(message, "updates", ())],
-            "snapshot": [_plain_json(o) for o in getattr(message, "orders", ())],
-        }
+        updates = [_plain_json(u) for u in getattr(message, "updates", ())]
+        snapshot = [_plain_json(o) for o in getattr(message, "orders", ())]
+        # Several users may name the same account (an agent wallet can claim any address): an
+        # order placed through the desk is shown only to the user who placed it; orders placed
+        # elsewhere (no cloid of ours) to everyone who follows the account.
+        cloids = {(u.get("order") or {}).get("cloid") for u in updates}
+        cloids |= {o.get("cloid") for o in snapshot}
+        owners = self._order_owners({c for c in cloids if c})
         for user_id in self.users_of_account(account):
-            self.hub.publish_user(user_id, {"channel": "orders", "data": payload})
+
+            def visible(cloid: str | None, user_id: int = user_id) -> bool:
+                return owners.get(cloid or "", user_id) == user_id
+
+            payload = {
+                "account": account,
+                "updates": [u for u in updates if visible((u.get("order") or {}).get("cloid"))],
+                "snapshot": [o for o in snapshot if visible(o.get("cloid"))],
+            }
+            if payload["updates"] or payload["snapshot"] or not (updates or snapshot):
+                self.hub.publish_user(user_id, {"channel": "orders", "data": payload})
+
+    def _order_owners(self, cloids: set[str]) -> dict[str, int]:
+        if not cloids:
+            return {}
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Order.cloid, Order.user_id).where(Order.cloid.in_(cloids))
+            ).all()
+        return {cloid: user_id for cloid, user_id in rows}
 
     def acquire_topic(self, topic: str) -> None:
         if self.stream is None or topic == "mids":

@@ -77,13 +77,18 @@ class AccountService:
                 raise Unauthorized("The access token is no longer valid.", code="INVALID_TOKEN")
             return _view(user)
 
-    def change_password(self, user_id: int, current_password: str, new_password: str) -> None:
+    def change_password(
+        self, user_id: int, current_password: str, new_password: str, *, client_ip: str
+    ) -> None:
         with transaction(self._sessions) as session:
             user = session.get(User, user_id)
             if user is None:
                 raise Unauthorized("The access token is no longer valid.", code="INVALID_TOKEN")
+            # A stolen token must not become an unlimited oracle for the password itself.
+            self._throttle.check(client_ip, user.username)
             matches, _ = verify_password(current_password, user.password_hash)
             if not matches:
+                self._throttle.record_failure(client_ip, user.username)
                 raise Unauthorized("The current password is wrong.", code="BAD_CREDENTIALS")
             user.password_hash = hash_password(new_password)
             user.token_version += 1

@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from hyperdesk import __version__
+from hyperdesk.http.body_limit import BodySizeLimitMiddleware
 from hyperdesk.http.errors import install_error_handlers
 from hyperdesk.http.routes import auth, earn, health, live, markets, orders, trades, wallets
 from hyperdesk.http.security_headers import SecurityHeadersMiddleware
@@ -27,7 +28,8 @@ def create_app(services: Services, *, frontend_dir: Path = FRONTEND_DIR) -> Fast
     )
     app.state.services = services
     install_error_handlers(app)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: a refusal carries the headers too
 
     api = APIRouter(prefix="/api")
     api.include_router(health.router)

@@ -27,6 +27,14 @@ DecimalStr = Annotated[Decimal, PlainSerializer(_plain, return_type=str, when_us
 
 MAX_AMOUNT = Decimal(10**15)
 
+#: Platform ids are INTEGER columns and exchange ids (oids) and times BIGINT: a number outside
+#: those ranges names nothing and must be refused here, not overflow the database driver.
+MAX_ID = 2**31 - 1
+MAX_INT64 = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Oid = Annotated[int, Field(ge=0, le=MAX_INT64)]
+TimeMs = Annotated[int, Field(ge=0, le=MAX_INT64, description="ms")]
+
 
 def _positive_finite(value: Decimal) -> Decimal:
     if not value.is_finite():
@@ -151,7 +159,7 @@ class CandleOut(BaseModel):
 
 
 class OrderIn(StrictIn):
-    wallet_id: int
+    wallet_id: Id
     coin: Coin
     side: Literal["buy", "sell"]
     type: Literal["limit", "market"] = "limit"
@@ -165,7 +173,7 @@ class OrderIn(StrictIn):
 
 
 class OrderModifyIn(StrictIn):
-    wallet_id: int
+    wallet_id: Id
     price: PositiveDecimal | None = None
     size: PositiveDecimal | None = None
 
@@ -227,12 +235,12 @@ class TradeSummaryOut(BaseModel):
 
 
 class AmountIn(StrictIn):
-    wallet_id: int
+    wallet_id: Id
     amount: PositiveDecimal = Field(le=Decimal(10**12))
 
 
 class StakeIn(StrictIn):
-    wallet_id: int
+    wallet_id: Id
     validator: Address
     amount: PositiveDecimal = Field(le=Decimal(10**12))
 

@@ -7,7 +7,7 @@ Money columns are Numeric and map to Decimal. Times are UTC. Every row a person 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -37,6 +37,10 @@ NAMING_CONVENTION = {
 }
 
 MONEY_SCALE = 18
+MONEY_PRECISION = 38
+# Quantizing to 18 places needs the column's 38 digits; the default context's 28 would refuse
+# any amount from 10^10 up.
+_MONEY_CONTEXT = Context(prec=MONEY_PRECISION)
 
 
 class Money(TypeDecorator[Decimal]):
@@ -46,13 +50,13 @@ class Money(TypeDecorator[Decimal]):
     as text and turned back into a Decimal on the way out. Sums are done in Python, never in SQL.
     """
 
-    impl = Numeric(38, MONEY_SCALE, asdecimal=True)
+    impl = Numeric(MONEY_PRECISION, MONEY_SCALE, asdecimal=True)
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Any) -> Any:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(64))
-        return dialect.type_descriptor(Numeric(38, MONEY_SCALE, asdecimal=True))
+        return dialect.type_descriptor(Numeric(MONEY_PRECISION, MONEY_SCALE, asdecimal=True))
 
     def process_bind_param(self, value: Any, dialect: Any) -> Any:
         if value is None:
@@ -60,7 +64,7 @@ class Money(TypeDecorator[Decimal]):
         amount = Decimal(value)
         if not amount.is_finite():
             raise ValueError(f"money must be a finite number, not {value!r}")
-        amount = amount.quantize(Decimal(1).scaleb(-MONEY_SCALE))
+        amount = amount.quantize(Decimal(1).scaleb(-MONEY_SCALE), context=_MONEY_CONTEXT)
         return format(amount, "f") if dialect.name == "sqlite" else amount
 
     def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:

@@ -56,13 +56,18 @@ class FillRecorder:
             if not fresh:
                 return []
             orders = _orders_by_cloid(session, {f.cloid for f in fresh if f.cloid})
-            valid_bots = _existing_bots(session, {bot_id_of(f.cloid) for f in fresh})
+            bot_owners = _bot_owners(session, {bot_id_of(f.cloid) for f in fresh})
+            # A fill no order of ours explains goes to a wallet that holds the account's own key:
+            # anyone can name any (public) address as the account of an agent wallet, but only
+            # its owner can import its key. Failing that, the oldest wallet.
+            default = next((w for w in wallets if not w.is_agent), wallets[0])
             recorded: list[RecordedFill] = []
             for fill in fresh:
                 order = orders.get(fill.cloid or "")
-                wallet = next((w for w in wallets if order and w.id == order.wallet_id), wallets[0])
+                wallet = next((w for w in wallets if order and w.id == order.wallet_id), default)
                 bot_id = bot_id_of(fill.cloid)
-                if bot_id not in valid_bots:
+                # Anyone can put any bot id into a cloid: only the wallet owner's bots count.
+                if bot_id is None or bot_owners.get(bot_id) != wallet.user_id:
                     bot_id = None
                 source = "bot" if bot_id else ("manual" if is_ours(fill.cloid) else "external")
                 # A concurrent path may have stored this fill since we looked: then it is a no-op.
@@ -87,11 +92,12 @@ def _orders_by_cloid(session: Session, cloids: set[str | None]) -> dict[str, Ord
     return {o.cloid: o for o in session.scalars(select(Order).where(Order.cloid.in_(wanted)))}
 
 
-def _existing_bots(session: Session, ids: set[int | None]) -> set[int]:
+def _bot_owners(session: Session, ids: set[int | None]) -> dict[int, int]:
     wanted = {i for i in ids if i}
     if not wanted:
-        return set()
-    return set(session.scalars(select(Bot.id).where(Bot.id.in_(wanted))))
+        return {}
+    rows = session.execute(select(Bot.id, Bot.user_id).where(Bot.id.in_(wanted)))
+    return {bot_id: user_id for bot_id, user_id in rows}
 
 
 def _row(fill: WireFill, wallet: Wallet, bot_id: int | None, source: str) -> dict:

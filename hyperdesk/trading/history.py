@@ -125,20 +125,30 @@ def _csv_values(row: Fill) -> tuple:
         time,
         row.wallet_id,
         row.bot_id or "",
-        row.source,
-        row.coin,
-        row.side,
+        _text(row.source),
+        _text(row.coin),
+        _text(row.side),
         _plain(row.price),
         _plain(row.size),
         _plain(row.fee),
-        row.fee_token,
+        _text(row.fee_token),
         _plain(row.closed_pnl),
-        row.direction,
+        _text(row.direction),
         row.tid,
         row.oid,
-        row.cloid or "",
-        row.hash,
+        _text(row.cloid or ""),
+        _text(row.hash),
     )
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    """A text cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`…) gets a leading `'`.
+
+    Only text columns: numbers such as a negative PnL must stay numbers."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def _plain(value: Decimal) -> str:

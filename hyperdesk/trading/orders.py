@@ -168,7 +168,9 @@ class OrderService:
         cloids = {o.cloid for o in orders if o.cloid}
         with self._sessions() as session:
             rows = session.execute(
-                select(Order.cloid, Order.bot_id).where(Order.cloid.in_(cloids))
+                select(Order.cloid, Order.bot_id).where(
+                    Order.cloid.in_(cloids), Order.user_id == user_id
+                )
             ).all()
         bots = {cloid: bot_id for cloid, bot_id in rows}
         return tuple((o, bots.get(o.cloid or "")) for o in orders)

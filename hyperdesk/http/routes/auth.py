@@ -30,6 +30,13 @@ def me(user: CurrentUser) -> MeOut:
 
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
-def change_password(body: PasswordChangeIn, user: CurrentUser, services: ServicesDep) -> Response:
-    services.accounts.change_password(user.id, body.current_password, body.new_password)
+def change_password(
+    body: PasswordChangeIn,
+    user: CurrentUser,
+    services: ServicesDep,
+    ip: Annotated[str, Depends(client_ip)],
+) -> Response:
+    services.accounts.change_password(
+        user.id, body.current_password, body.new_password, client_ip=ip
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from hyperdesk.http.deps import CurrentUser, ServicesDep
-from hyperdesk.http.trading_schemas import ActionOut, Address, AmountIn, StakeIn
+from hyperdesk.http.trading_schemas import ActionOut, Address, AmountIn, Id, StakeIn
 from hyperdesk.http.trading_schemas import _plain as plain
 
 router = APIRouter(tags=["vaults", "staking"])
@@ -73,7 +73,7 @@ def vault_withdraw(
 
 
 @router.get("/wallets/{wallet_id}/vaults")
-def wallet_vaults(wallet_id: int, user: CurrentUser, services: ServicesDep) -> list[dict[str, Any]]:
+def wallet_vaults(wallet_id: Id, user: CurrentUser, services: ServicesDep) -> list[dict[str, Any]]:
     account = services.earn.account_of(user.id, wallet_id)
     return [
         {
@@ -102,7 +102,7 @@ def validators(services: ServicesDep) -> list[dict[str, Any]]:
 
 
 @router.get("/wallets/{wallet_id}/staking")
-def wallet_staking(wallet_id: int, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+def wallet_staking(wallet_id: Id, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     account = services.earn.account_of(user.id, wallet_id)
     summary = services.exchange.staking_summary(account)
     return {

@@ -18,53 +18,105 @@ router = APIRouter()
 _COIN = re.compile(r"^[A-Za-z0-9@/:_-]{1,32}$")
 MAX_CLIENT_MESSAGE = 4096
 MAX_TOPICS = 50
+#: How often an open socket's token is checked again: an expired token, or one revoked by a
+#: password change, stops the socket within this many seconds.
+REAUTH_SECONDS = 30.0
 
 
 @router.websocket("/ws")
 async def live(websocket: WebSocket) -> None:
     services = websocket.app.state.services
     await websocket.accept()
-    token = websocket.query_params.get("token")
-    if not token:
-        try:
-            first = json.loads(await asyncio.wait_for(websocket.receive_text(), timeout=10))
-            token = first.get("token") if isinstance(first, dict) else None
-        except (TimeoutError, ValueError, WebSocketDisconnect):
-            token = None
+    token: object = websocket.query_params.get("token")
     try:
+        if not token:
+            token = await _token_from_first_message(websocket)
         if not isinstance(token, str):
             raise DomainError("Send the access token first.", code="NOT_AUTHENTICATED")
         user = await run_in_threadpool(services.accounts.authenticate, token)
     except DomainError as exc:
-        with contextlib.suppress(Exception):
-            await websocket.send_json(
-                {"channel": "error", "data": {"code": exc.code, "message": exc.message}}
-            )
-            await websocket.close(code=4401)
+        await _refuse(websocket, exc)
         return
 
     hub = services.hub
     connection = hub.connect(user.id)
     await websocket.send_json({"channel": "ready", "data": {"user_id": user.id}})
-    sender = asyncio.create_task(_send_loop(websocket, connection))
+    tasks = {
+        asyncio.create_task(_receive_loop(websocket, services, connection)),
+        asyncio.create_task(_send_loop(websocket, services, connection, token)),
+    }
     try:
-        while True:
-            text = await websocket.receive_text()
-            reply = await _handle(services, connection, text)
-            if reply is not None:
-                await websocket.send_json(reply)
-    except WebSocketDisconnect:
-        pass
+        # Either side ends the socket: the client leaves, or the sender closes it (too slow,
+        # token expired or revoked) and nothing more may be read or answered.
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            with contextlib.suppress(WebSocketDisconnect):
+                task.result()
     finally:
         hub.disconnect(connection)
-        sender.cancel()
+        for task in tasks:
+            task.cancel()
         for topic in list(connection.topics):
             await run_in_threadpool(services.release_topic, topic)
 
 
-async def _send_loop(websocket: WebSocket, connection: Any) -> None:
+async def _receive_text(websocket: WebSocket) -> str | None:
+    """The next text frame; None for a binary one (which `receive_text` would crash on)."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    return message.get("text")
+
+
+async def _token_from_first_message(websocket: WebSocket) -> object:
+    try:
+        text = await asyncio.wait_for(_receive_text(websocket), timeout=10)
+    except (TimeoutError, WebSocketDisconnect):
+        return None
+    if text is not None and len(text) > MAX_CLIENT_MESSAGE:
+        raise DomainError("Messages are limited to 4 KiB.", code="TOO_LARGE")
+    try:
+        first = json.loads(text) if text is not None else None
+    except ValueError:
+        return None
+    return first.get("token") if isinstance(first, dict) else None
+
+
+async def _refuse(websocket: WebSocket, exc: DomainError) -> None:
+    with contextlib.suppress(Exception):
+        await websocket.send_json(
+            {"channel": "error", "data": {"code": exc.code, "message": exc.message}}
+        )
+        await websocket.close(code=4401)
+
+
+async def _receive_loop(websocket: WebSocket, services: Any, connection: Any) -> None:
     while True:
-        message = await connection.queue.get()
+        text = await _receive_text(websocket)
+        reply: dict[str, Any] | None
+        if text is None:
+            reply = _error("BAD_MESSAGE", "Messages must be JSON text, not binary.")
+        else:
+            reply = await _handle(services, connection, text)
+        if reply is not None:
+            await websocket.send_json(reply)
+
+
+async def _send_loop(websocket: WebSocket, services: Any, connection: Any, token: str) -> None:
+    loop = asyncio.get_running_loop()
+    check_at = loop.time() + REAUTH_SECONDS
+    while True:
+        if loop.time() >= check_at:
+            try:
+                await run_in_threadpool(services.accounts.authenticate, token)
+            except DomainError as exc:
+                await _refuse(websocket, exc)
+                return
+            check_at = loop.time() + REAUTH_SECONDS
+        try:
+            message = await asyncio.wait_for(connection.queue.get(), check_at - loop.time())
+        except TimeoutError:
+            continue
         if message is None:
             await websocket.close(code=1013, reason="too slow to keep up")
             return

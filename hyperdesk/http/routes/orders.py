@@ -8,14 +8,21 @@ from fastapi import APIRouter, Query, Response, status
 
 from hyperdesk.exchange.models import OrderRequest
 from hyperdesk.http.deps import CurrentUser, ServicesDep
-from hyperdesk.http.trading_schemas import OpenOrderOut, OrderIn, OrderModifyIn, OrderOut
+from hyperdesk.http.trading_schemas import (
+    Id,
+    Oid,
+    OpenOrderOut,
+    OrderIn,
+    OrderModifyIn,
+    OrderOut,
+)
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
 
 @router.get("", response_model=list[OpenOrderOut])
 def open_orders(
-    wallet_id: Annotated[int, Query()], user: CurrentUser, services: ServicesDep
+    wallet_id: Annotated[Id, Query()], user: CurrentUser, services: ServicesDep
 ) -> list[OpenOrderOut]:
     return [
         OpenOrderOut(
@@ -66,7 +73,7 @@ def place_order(body: OrderIn, user: CurrentUser, services: ServicesDep) -> Orde
 
 @router.patch("/{oid}", response_model=OrderOut)
 def modify_order(
-    oid: int, body: OrderModifyIn, user: CurrentUser, services: ServicesDep
+    oid: Oid, body: OrderModifyIn, user: CurrentUser, services: ServicesDep
 ) -> OrderOut:
     result = services.orders.modify(user.id, body.wallet_id, oid, price=body.price, size=body.size)
     return OrderOut(
@@ -80,7 +87,7 @@ def modify_order(
 
 @router.delete("/{oid}", status_code=status.HTTP_204_NO_CONTENT)
 def cancel_order(
-    oid: int, wallet_id: Annotated[int, Query()], user: CurrentUser, services: ServicesDep
+    oid: Oid, wallet_id: Annotated[Id, Query()], user: CurrentUser, services: ServicesDep
 ) -> Response:
     services.orders.cancel(user.id, wallet_id, oid)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

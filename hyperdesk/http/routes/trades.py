@@ -8,7 +8,14 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from hyperdesk.http.deps import CurrentUser, ServicesDep
-from hyperdesk.http.trading_schemas import TradeOut, TradePageOut, TradeSummaryOut
+from hyperdesk.http.trading_schemas import (
+    MAX_ID,
+    Id,
+    TimeMs,
+    TradeOut,
+    TradePageOut,
+    TradeSummaryOut,
+)
 from hyperdesk.trading.history import MAX_PAGE, TradeFilter
 
 router = APIRouter(tags=["trades"])
@@ -17,11 +24,11 @@ router = APIRouter(tags=["trades"])
 def trade_filter(
     user: CurrentUser,
     services: ServicesDep,
-    wallet_id: int | None = None,
-    bot_id: int | None = None,
+    wallet_id: Id | None = None,
+    bot_id: Id | None = None,
     coin: Annotated[str | None, Query(max_length=32)] = None,
-    start: Annotated[int | None, Query(ge=0, description="ms")] = None,
-    end: Annotated[int | None, Query(ge=0, description="ms")] = None,
+    start: TimeMs | None = None,
+    end: TimeMs | None = None,
 ) -> TradeFilter:
     if wallet_id is not None:
         services.wallets.get(user.id, wallet_id)  # 404 unless the caller owns it
@@ -38,7 +45,7 @@ def trades(
     flt: Filter,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    cursor: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> TradePageOut:
     rows, next_cursor = services.history.page(flt, limit=limit, cursor=cursor)
     return TradePageOut(

@@ -9,6 +9,7 @@ from hyperdesk.http.deps import CurrentUser, ServicesDep
 from hyperdesk.http.trading_schemas import (
     AccountOut,
     FaucetIn,
+    Id,
     LeverageIn,
     PositionOut,
     SpotBalanceOut,
@@ -49,19 +50,19 @@ def create_wallet(body: WalletIn, user: CurrentUser, services: ServicesDep) -> W
 
 
 @router.get("/{wallet_id}", response_model=WalletOut)
-def get_wallet(wallet_id: int, user: CurrentUser, services: ServicesDep) -> WalletOut:
+def get_wallet(wallet_id: Id, user: CurrentUser, services: ServicesDep) -> WalletOut:
     return _out(services.wallets.get(user.id, wallet_id))
 
 
 @router.patch("/{wallet_id}", response_model=WalletOut)
 def rename_wallet(
-    wallet_id: int, body: WalletPatch, user: CurrentUser, services: ServicesDep
+    wallet_id: Id, body: WalletPatch, user: CurrentUser, services: ServicesDep
 ) -> WalletOut:
     return _out(services.wallets.rename(user.id, wallet_id, body.label))
 
 
 @router.delete("/{wallet_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_wallet(wallet_id: int, user: CurrentUser, services: ServicesDep) -> Response:
+def delete_wallet(wallet_id: Id, user: CurrentUser, services: ServicesDep) -> Response:
     view = services.wallets.get(user.id, wallet_id)
     services.wallets.delete(user.id, wallet_id)
     services.on_wallet_removed(view)
@@ -69,7 +70,7 @@ def delete_wallet(wallet_id: int, user: CurrentUser, services: ServicesDep) -> R
 
 
 @router.get("/{wallet_id}/account", response_model=AccountOut)
-def account(wallet_id: int, user: CurrentUser, services: ServicesDep) -> AccountOut:
+def account(wallet_id: Id, user: CurrentUser, services: ServicesDep) -> AccountOut:
     wallet = services.wallets.get(user.id, wallet_id)
     summary = services.exchange.account_summary(wallet.account_address)
     return AccountOut(
@@ -101,7 +102,7 @@ def account(wallet_id: int, user: CurrentUser, services: ServicesDep) -> Account
 
 
 @router.post("/{wallet_id}/faucet", response_model=AccountOut)
-def faucet(wallet_id: int, body: FaucetIn, user: CurrentUser, services: ServicesDep) -> AccountOut:
+def faucet(wallet_id: Id, body: FaucetIn, user: CurrentUser, services: ServicesDep) -> AccountOut:
     if not services.settings.is_paper:
         raise Forbidden("The faucet exists only on the paper network.", code="PAPER_ONLY")
     wallet = services.wallets.get(user.id, wallet_id)
@@ -111,7 +112,7 @@ def faucet(wallet_id: int, body: FaucetIn, user: CurrentUser, services: Services
 
 @router.post("/{wallet_id}/leverage", status_code=status.HTTP_204_NO_CONTENT)
 def set_leverage(
-    wallet_id: int, body: LeverageIn, user: CurrentUser, services: ServicesDep
+    wallet_id: Id, body: LeverageIn, user: CurrentUser, services: ServicesDep
 ) -> Response:
     services.orders.set_leverage(user.id, wallet_id, body.coin, body.leverage, cross=body.cross)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
