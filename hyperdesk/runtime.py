@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine, text
 
 from hyperdesk.accounts.service import AccountService
-from hyperdesk.accounts.throttle import LoginThrottle
+from hyperdesk.accounts.throttle import EventRateLimit, LoginThrottle
 from hyperdesk.accounts.tokens import TokenService
 from hyperdesk.errors import ConfigurationError
 from hyperdesk.keystore import KeystoreError, ensure_keyring
@@ -95,7 +95,12 @@ class Runtime:
         services = Services(
             settings=settings,
             sessions=sessions,
-            accounts=AccountService(sessions, tokens, throttle),
+            accounts=AccountService(
+                sessions,
+                tokens,
+                throttle,
+                EventRateLimit(max_events=settings.registrations_per_hour, window_seconds=3600),
+            ),
             exchange_url=exchange_url,
             sandbox=detect_sandbox(),
             database_ok=lambda: _ping(engine),

@@ -62,6 +62,7 @@ class Settings(BaseSettings):
 
     login_attempts_per_window: int = Field(default=10, ge=1)
     login_window_seconds: int = Field(default=300, ge=1)
+    registrations_per_hour: int = Field(default=20, ge=1, description="per client IP")
 
     exchange_url: str | None = Field(
         default=None,

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hyperdesk.accounts.passwords import DUMMY_HASH, hash_password, verify_password
-from hyperdesk.accounts.throttle import LoginThrottle
+from hyperdesk.accounts.throttle import EventRateLimit, LoginThrottle
 from hyperdesk.accounts.tokens import TokenService
 from hyperdesk.errors import Conflict, Unauthorized
 from hyperdesk.persistence.database import transaction
@@ -34,13 +34,19 @@ class IssuedToken:
 
 class AccountService:
     def __init__(
-        self, sessions: sessionmaker[Session], tokens: TokenService, throttle: LoginThrottle
+        self,
+        sessions: sessionmaker[Session],
+        tokens: TokenService,
+        throttle: LoginThrottle,
+        registrations: EventRateLimit,
     ) -> None:
         self._sessions = sessions
         self._tokens = tokens
         self._throttle = throttle
+        self._registrations = registrations
 
-    def register(self, username: str, password: str) -> UserView:
+    def register(self, username: str, password: str, *, client_ip: str) -> UserView:
+        self._registrations.hit(client_ip)
         try:
             with transaction(self._sessions) as session:
                 if session.scalar(select(User.id).where(User.username == username)) is not None:

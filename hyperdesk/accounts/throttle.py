@@ -68,3 +68,46 @@ class LoginThrottle:
         if len(failures) < self._max:
             return 0
         return max(1, int(failures[0] + horizon - now) + 1)
+
+
+class EventRateLimit:
+    """At most `max_events` per key in any sliding `window_seconds` (e.g. registrations per IP).
+
+    Registration hashes a password with argon2 and adds a row: unthrottled, one address could burn
+    the server's CPU and fill its database.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_events: int,
+        window_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 100_000,
+    ) -> None:
+        self._max = max_events
+        self._window = window_seconds
+        self._clock = clock
+        self._max_keys = max_keys
+        self._events: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> None:
+        """Count one event for `key`, or refuse it (counting nothing) when the window is full."""
+        with self._lock:
+            now = self._clock()
+            events = self._events.setdefault(key, deque())
+            while events and now - events[0] > self._window:
+                events.popleft()
+            if len(events) >= self._max:
+                retry_after = max(1, int(events[0] + self._window - now) + 1)
+                raise TooManyRequests(
+                    "Too many attempts from this address. Try again later.",
+                    retry_after=retry_after,
+                )
+            events.append(now)
+            if len(self._events) > self._max_keys:  # forget the stalest keys, bounded memory
+                for stale in [
+                    k for k, v in self._events.items() if not v or now - v[-1] > self._window
+                ]:
+                    del self._events[stale]

@@ -51,3 +51,18 @@ def test_success_clears_the_account_counter():
     throttle.record_success("1.1.1.1", "alice")
     throttle.record_failure("5.5.5.5", "alice")
     throttle.check("6.6.6.6", "alice")
+
+
+def test_events_past_the_limit_are_refused_until_the_window_slides():
+    from hyperdesk.accounts.throttle import EventRateLimit
+
+    clock = FakeClock()
+    limit = EventRateLimit(max_events=2, window_seconds=60, clock=clock)
+    limit.hit("1.1.1.1")
+    limit.hit("1.1.1.1")
+    with pytest.raises(TooManyRequests) as refused:
+        limit.hit("1.1.1.1")
+    assert 0 < refused.value.retry_after <= 61
+    limit.hit("2.2.2.2")  # another address is not affected
+    clock.now += 61
+    limit.hit("1.1.1.1")

@@ -164,3 +164,13 @@ def test_legacy_bcrypt_hashes_verify_and_are_upgraded_on_login(client, services)
     )
     with services.sessions() as session:
         assert session.scalars(select(User)).one().password_hash.startswith("$argon2")
+
+
+def test_registrations_from_one_address_are_rate_limited(client, services):
+    limit = services.settings.registrations_per_hour
+    for n in range(limit):
+        body = {"username": f"user{n}", "password": PASSWORD}
+        assert client.post("/api/auth/register", json=body).status_code == 201
+    refused = client.post("/api/auth/register", json={"username": "onemore", "password": PASSWORD})
+    _error(refused, 429, "RATE_LIMITED")
+    assert int(refused.headers["retry-after"]) > 0

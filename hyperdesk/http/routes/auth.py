@@ -13,8 +13,10 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
-def register(body: RegisterIn, services: ServicesDep) -> UserOut:
-    user = services.accounts.register(body.username, body.password)
+def register(
+    body: RegisterIn, services: ServicesDep, ip: Annotated[str, Depends(client_ip)]
+) -> UserOut:
+    user = services.accounts.register(body.username, body.password, client_ip=ip)
     return UserOut(id=user.id, username=user.username)
 
 
