@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 from hyperdesk.errors import TooManyRequests
 
+MAX_TRACKED_KEYS = 100_000
+
 
 class LoginThrottle:
     """Counts failed logins in a sliding window; past the limit, refuses until the window clears.
@@ -48,6 +50,13 @@ class LoginThrottle:
             now = self._clock()
             for key in (f"ip:{ip}", f"user:{username.lower()}"):
                 self._failures.setdefault(key, deque()).append(now)
+            if len(self._failures) > MAX_TRACKED_KEYS:
+                self._forget_expired(now)
+
+    def _forget_expired(self, now: float) -> None:
+        """Guessing random usernames must not grow memory without bound: drop settled keys."""
+        for key in list(self._failures):
+            self._retry_after(key, now)  # prunes a key whose failures all aged out
 
     def record_success(self, ip: str, username: str) -> None:
         with self._lock:

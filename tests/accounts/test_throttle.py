@@ -66,3 +66,16 @@ def test_events_past_the_limit_are_refused_until_the_window_slides():
     limit.hit("2.2.2.2")  # another address is not affected
     clock.now += 61
     limit.hit("1.1.1.1")
+
+
+def test_failures_that_aged_out_are_forgotten(monkeypatch):
+    import hyperdesk.accounts.throttle as throttle_module
+
+    monkeypatch.setattr(throttle_module, "MAX_TRACKED_KEYS", 10)
+    clock = FakeClock()
+    throttle = LoginThrottle(max_failures=3, window_seconds=60, clock=clock)
+    for n in range(20):
+        throttle.record_failure(f"10.0.0.{n}", f"user{n}")
+    clock.now += 61
+    throttle.record_failure("10.0.1.1", "fresh")
+    assert len(throttle._failures) == 2  # only the fresh ip and account keys remain
