@@ -58,7 +58,7 @@ class Runtime:
         from hyperdesk.trading.market_view import MarketView
         from hyperdesk.trading.orders import OrderService
         from hyperdesk.trading.reconcile import reconcile
-        from hyperdesk.wallets.service import WalletService
+        from hyperdesk.wallets.service import WalletService, exchange_agent_verifier
 
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -79,10 +79,16 @@ class Runtime:
         sessions = make_session_factory(engine)
 
         exchange_url = self._start_exchange()
-        wallets = WalletService(sessions, keyring)
+        exchange_holder: list[ExchangeClient] = []
+        wallets = WalletService(
+            sessions,
+            keyring,
+            exchange_agent_verifier(lambda body: exchange_holder[0].info_request(body)),
+        )
         limiter = WeightedRateLimiter(capacity=settings.resolved_exchange_weight_per_minute)
         api = HyperliquidAPI(exchange_url, rate_limiter=limiter)
         exchange = ExchangeClient.start(api, wallets.key_for)
+        exchange_holder.append(exchange)
         self._stops.append(exchange.stop)
 
         fills = FillRecorder(sessions)
@@ -114,7 +120,9 @@ class Runtime:
             known_vaults=self._known_vaults(),
         )
 
-        # Catch up with what happened while we were down before anything new is streamed.
+        # Agents approved while we were down become trusted; then catch up with what happened
+        # while we were down, before anything new is streamed.
+        wallets.verify_pending()
         reconcile(sessions, exchange, fills)
 
         stream_ref = MarketStreamActor.start(

@@ -64,9 +64,14 @@ class Services:
             raise NotFound("Bot not found.")
 
     def users_of_account(self, account: str) -> set[int]:
+        """Users with a verified wallet for `account`: only they see its private data."""
         with self.sessions() as session:
             return set(
-                session.scalars(select(Wallet.user_id).where(Wallet.account_address == account))
+                session.scalars(
+                    select(Wallet.user_id).where(
+                        Wallet.account_address == account, Wallet.verified.is_(True)
+                    )
+                )
             )
 
     # -- live events ----------------------------------------------------------------------------
@@ -170,7 +175,8 @@ class Services:
     # -- wallets and streaming ----------------------------------------------------------------
 
     def on_wallet_added(self, wallet: WalletView) -> None:
-        if self.stream is not None:
+        """Follow a verified wallet's account; the stream's snapshot or poll records its fills."""
+        if self.stream is not None and wallet.verified:
             since = self.fills.last_fill_time_ms(wallet.account_address)
             self.stream.track_user(wallet.account_address, 0, since).get(timeout=10)
 

@@ -77,6 +77,9 @@ class WalletOut(BaseModel):
     address: str
     account_address: str
     is_agent: bool
+    verified: bool = Field(
+        description="holds the account's own key, or the exchange lists it as an approved agent"
+    )
     created_at: datetime
     warnings: list[str] = []
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -119,6 +120,12 @@ class Wallet(Base):
         String(42), index=True, doc="the Hyperliquid account it trades for (itself unless agent)"
     )
     is_agent: Mapped[bool] = mapped_column(Boolean, default=False)
+    verified: Mapped[bool] = mapped_column(
+        Boolean,
+        default=True,
+        server_default=true(),
+        doc="holds the account's own key, or the exchange confirmed the agent's approval",
+    )
     encrypted_key: Mapped[str] = mapped_column(Text, doc="envelope-encrypted private key")
     key_id: Mapped[str] = mapped_column(String(64), doc="master key that wraps the data key")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

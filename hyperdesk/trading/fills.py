@@ -43,7 +43,9 @@ class FillRecorder:
             return []
         with transaction(self._sessions) as session:
             wallets = session.scalars(
-                select(Wallet).where(Wallet.account_address == account).order_by(Wallet.id)
+                select(Wallet)
+                .where(Wallet.account_address == account, Wallet.verified.is_(True))
+                .order_by(Wallet.id)
             ).all()
             if not wallets:
                 return []

@@ -37,7 +37,9 @@ def reconcile(
     sessions: sessionmaker[Session], exchange: ExchangeClient, fills: FillRecorder
 ) -> ReconcileReport:
     with sessions() as session:
-        accounts = sorted(set(session.scalars(select(Wallet.account_address))))
+        accounts = sorted(
+            set(session.scalars(select(Wallet.account_address).where(Wallet.verified.is_(True))))
+        )
     new_fills = settled = failures = 0
     for account in accounts:
         try:

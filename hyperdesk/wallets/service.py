@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +20,8 @@ from hyperdesk.persistence.models import Bot, Wallet
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+log = logging.getLogger(__name__)
+
 MAX_WALLETS_PER_USER = 50
 
 PLAIN_KEY_WARNING = (
@@ -33,14 +38,32 @@ class WalletView:
     address: str
     account_address: str
     is_agent: bool
+    verified: bool
     created_at: datetime
     warnings: tuple[str, ...] = ()
 
 
+#: ``agent_verifier(agent_address, account_address) -> bool``: does the exchange say this key is an
+#: approved agent of that account? Anyone can name any public address as the account of an agent
+#: wallet; until the exchange confirms it, the wallet gets none of the account's private data.
+AgentVerifier = Callable[[str, str], bool]
+
+UNVERIFIED_AGENT_WARNING = (
+    "The exchange does not (yet) list this key as an approved API wallet of the account. Approve "
+    "it from the account (Hyperliquid: More → API), then verify the wallet here."
+)
+
+
 class WalletService:
-    def __init__(self, sessions: sessionmaker[Session], keyring: Keyring) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        keyring: Keyring,
+        agent_verifier: AgentVerifier = lambda _agent, _account: False,
+    ) -> None:
         self._sessions = sessions
         self._keyring = keyring
+        self._verify_agent = agent_verifier
 
     def create(
         self,
@@ -70,7 +93,10 @@ class WalletService:
             )
         account = (account_address or address).lower()
         is_agent = account != address
+        verified = not is_agent or self._verify_agent(address, account)
         warnings = (PLAIN_KEY_WARNING,) if private_key is not None and not is_agent else ()
+        if not verified:
+            warnings = (UNVERIFIED_AGENT_WARNING,)
         try:
             with transaction(self._sessions) as session:
                 count = len(
@@ -92,6 +118,7 @@ class WalletService:
                     address=address,
                     account_address=account,
                     is_agent=is_agent,
+                    verified=verified,
                     encrypted_key="",
                     key_id="",
                 )
@@ -125,6 +152,29 @@ class WalletService:
     def get(self, user_id: int, wallet_id: int) -> WalletView:
         with self._sessions() as session:
             return _view(_owned(session, user_id, wallet_id))
+
+    def verify(self, user_id: int, wallet_id: int) -> WalletView:
+        """Ask the exchange again whether an agent wallet is approved for its account."""
+        with self._sessions() as session:
+            wallet = _owned(session, user_id, wallet_id)
+            if wallet.verified:
+                return _view(wallet)
+            address, account = wallet.address, wallet.account_address
+        approved = self._verify_agent(address, account)
+        with transaction(self._sessions) as session:
+            wallet = _owned(session, user_id, wallet_id)
+            wallet.verified = approved
+            return _view(wallet, () if approved else (UNVERIFIED_AGENT_WARNING,))
+
+    def verify_pending(self) -> list[WalletView]:
+        """Re-check every unverified agent wallet (at start-up); returns those now verified."""
+        with self._sessions() as session:
+            pending = [
+                (w.user_id, w.id)
+                for w in session.scalars(select(Wallet).where(Wallet.verified.is_(False)))
+            ]
+        fresh = [self.verify(user_id, wallet_id) for user_id, wallet_id in pending]
+        return [w for w in fresh if w.verified]
 
     def rename(self, user_id: int, wallet_id: int, label: str) -> WalletView:
         with transaction(self._sessions) as session:
@@ -172,6 +222,25 @@ def _view(wallet: Wallet, warnings: tuple[str, ...] = ()) -> WalletView:
         address=wallet.address,
         account_address=wallet.account_address,
         is_agent=wallet.is_agent,
+        verified=wallet.verified,
         created_at=wallet.created_at,
         warnings=warnings,
     )
+
+
+def exchange_agent_verifier(info_request: Callable[[dict[str, Any]], Any]) -> AgentVerifier:
+    """An `AgentVerifier` asking the exchange's `userRole` (protocol: an approved agent answers
+    `{"role": "agent", "data": {"user": <master>}}`). Any failure means "not verified yet"."""
+
+    def verify(agent: str, account: str) -> bool:
+        try:
+            role = info_request({"type": "userRole", "user": agent.lower()})
+        except Exception:
+            log.warning("could not ask the exchange about agent %s", agent, exc_info=True)
+            return False
+        if not isinstance(role, dict) or role.get("role") != "agent":
+            return False
+        data = role.get("data")
+        return isinstance(data, dict) and str(data.get("user", "")).lower() == account.lower()
+
+    return verify

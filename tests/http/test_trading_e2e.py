@@ -58,21 +58,21 @@ def _trades(client, user, **params):
 # -- wallets --------------------------------------------------------------------------------
 
 
-def test_generating_and_importing_wallets_never_returns_key_material(client, alice):
+def test_generating_and_importing_wallets_never_returns_key_material(client, alice, paper_server):
     generated = _wallet(client, alice)
     assert generated["address"] == generated["account_address"]
     assert not generated["is_agent"]
+    assert generated["verified"]
 
-    master = eth_account.Account.create()
-    agent = eth_account.Account.create()
+    master = paper_server.new_wallet()
+    approval, agent_key = paper_server.sdk_exchange(master).approve_agent()
+    assert approval["status"] == "ok"
     imported = _wallet(
-        client,
-        alice,
-        label="agent",
-        private_key=agent.key.hex(),
-        account_address=master.address,
+        client, alice, label="agent", private_key=agent_key, account_address=master.address
     )
+    agent = eth_account.Account.from_key(agent_key)
     assert imported["is_agent"]
+    assert imported["verified"]
     assert imported["address"] == agent.address.lower()
     assert imported["account_address"] == master.address.lower()
     assert imported["warnings"] == []
@@ -87,7 +87,7 @@ def test_generating_and_importing_wallets_never_returns_key_material(client, ali
     assert "API wallet" in response.json()["warnings"][0]
 
     listing = client.get("/api/wallets", headers=alice.headers).text
-    for key in (agent.key.hex(), plain.key.hex(), agent.key.hex()[2:]):
+    for key in (agent.key.hex(), plain.key.hex(), agent.key.hex()[2:], agent_key):
         assert key not in listing
         assert key not in response.text
 
@@ -655,3 +655,42 @@ def test_trade_history_pages_and_filters(client, alice, paper_server):
     assert _trades(client, alice, end=everything[-1]["time"] - 1) == []
     too_big = client.get("/api/trades", params={"limit": 10_000}, headers=alice.headers)
     assert _error_code(too_big, 422) == "VALIDATION_ERROR"
+
+
+def test_an_agent_wallet_is_trusted_only_once_the_exchange_lists_its_approval(
+    client, alice, paper_server
+):
+    master = paper_server.new_wallet()
+    agent = eth_account.Account.create()
+    body = {"label": "agent", "private_key": agent.key.hex(), "account_address": master.address}
+    wallet = client.post("/api/wallets", json=body, headers=alice.headers).json()
+    assert not wallet["verified"]
+    assert "approve" in wallet["warnings"][0].lower()
+    # The account trades elsewhere; an unverified claim on it learns nothing private.
+    assert paper_server.sdk_exchange(master).market_open("ETH", True, 0.1)["status"] == "ok"
+    account = client.get(f"/api/wallets/{wallet['id']}/account", headers=alice.headers).json()
+    assert account["stream_mode"] is None
+    still = client.post(f"/api/wallets/{wallet['id']}/verify", headers=alice.headers).json()
+    assert not still["verified"]
+    assert _trades(client, alice) == []
+
+    # The master approves exactly this key (the SDK signs an approveAgent for its address).
+    from hyperliquid.utils.signing import get_timestamp_ms, sign_agent
+
+    sdk = paper_server.sdk_exchange(master)
+    nonce = get_timestamp_ms()
+    action = {
+        "type": "approveAgent",
+        "agentAddress": agent.address,
+        "agentName": "",
+        "nonce": nonce,
+    }
+    signature = sign_agent(master, action, sdk.base_url == "https://api.hyperliquid.xyz")
+    del action["agentName"]  # an unnamed approval is posted without the field
+    assert sdk._post_action(action, signature, nonce)["status"] == "ok"
+
+    verified = client.post(f"/api/wallets/{wallet['id']}/verify", headers=alice.headers).json()
+    assert verified["verified"]
+    assert verified["warnings"] == []
+    trades = wait_until(lambda: _trades(client, alice), message="the account's fills, backfilled")
+    assert {t["source"] for t in trades} == {"external"}

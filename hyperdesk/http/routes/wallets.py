@@ -29,6 +29,7 @@ def _out(view: WalletView) -> WalletOut:
         address=view.address,
         account_address=view.account_address,
         is_agent=view.is_agent,
+        verified=view.verified,
         created_at=view.created_at,
         warnings=list(view.warnings),
     )
@@ -52,6 +53,15 @@ def create_wallet(body: WalletIn, user: CurrentUser, services: ServicesDep) -> W
 @router.get("/{wallet_id}", response_model=WalletOut)
 def get_wallet(wallet_id: Id, user: CurrentUser, services: ServicesDep) -> WalletOut:
     return _out(services.wallets.get(user.id, wallet_id))
+
+
+@router.post("/{wallet_id}/verify", response_model=WalletOut)
+def verify_wallet(wallet_id: Id, user: CurrentUser, services: ServicesDep) -> WalletOut:
+    """Ask the exchange again whether this agent wallet is approved for its account."""
+    view = services.wallets.verify(user.id, wallet_id)
+    if view.verified:
+        services.on_wallet_added(view)
+    return _out(view)
 
 
 @router.patch("/{wallet_id}", response_model=WalletOut)
