@@ -192,14 +192,32 @@ def _order(engine: Engine, acct: Account, action: dict, now: int) -> dict:
 
 
 def _cancel(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    return _cancel_each(engine, acct, action, now, asset_key="a", ref_key="o", ref_type=int)
+
+
+def _cancel_by_cloid(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    return _cancel_each(engine, acct, action, now, asset_key="asset", ref_key="cloid", ref_type=str)
+
+
+def _cancel_each(
+    engine: Engine,
+    acct: Account,
+    action: dict,
+    now: int,
+    *,
+    asset_key: str,
+    ref_key: str,
+    ref_type: type,
+) -> dict:
+    """`cancel` (by oid) and `cancelByCloid` differ only in their field names."""
     cancels = _require(action, "cancels")
     if not isinstance(cancels, list):
         raise ActionFormatError("`cancels` must be a list")
     statuses: list = []
     for item in cancels:
-        asset = _require(item, "a")
-        oid = _require(item, "o")
-        order = engine.find_order(acct.address, oid) if isinstance(oid, int) else None
+        asset = _require(item, asset_key)
+        ref = _require(item, ref_key)
+        order = engine.find_order(acct.address, ref) if isinstance(ref, ref_type) else None
         if order is not None and order.asset == asset and engine.cancel(acct.address, order, now):
             statuses.append("success")
         else:
@@ -209,22 +227,6 @@ def _cancel(engine: Engine, acct: Account, action: dict, now: int) -> dict:
 
 def _missing(engine: Engine, asset: object) -> dict:
     return _order_error(engine, OrderRejected(MISSING_ORDER), asset)
-
-
-def _cancel_by_cloid(engine: Engine, acct: Account, action: dict, now: int) -> dict:
-    cancels = _require(action, "cancels")
-    if not isinstance(cancels, list):
-        raise ActionFormatError("`cancels` must be a list")
-    statuses: list = []
-    for item in cancels:
-        asset = _require(item, "asset")
-        cloid = _require(item, "cloid")
-        order = engine.find_order(acct.address, cloid) if isinstance(cloid, str) else None
-        if order is not None and order.asset == asset and engine.cancel(acct.address, order, now):
-            statuses.append("success")
-        else:
-            statuses.append(_missing(engine, asset))
-    return {"status": "ok", "response": {"type": "cancel", "data": {"statuses": statuses}}}
 
 
 def _modify_one(engine: Engine, acct: Account, ref: object, raw: object, now: int) -> dict:

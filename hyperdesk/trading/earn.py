@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,17 +37,24 @@ class EarnService:
     ) -> ActionResult:
         account = self.account_of(user_id, wallet_id)
         kind = "deposit" if deposit else "withdraw"
+        record = dict(
+            user_id=user_id,
+            wallet_id=wallet_id,
+            vault_address=vault.lower(),
+            kind=kind,
+            amount=amount,
+        )
         try:
             if deposit:
                 result = self._exchange.vault_deposit(wallet_id, vault, amount)
             else:
                 result = self._exchange.vault_withdraw(wallet_id, vault, amount)
         except ExchangeError as exc:
-            self._record_vault(user_id, wallet_id, vault, kind, amount, exc.message)
+            self._record(VaultAction, exc.message, **record)
             if not deposit and exc.code is ErrorCode.VAULT_LOCKED:
                 raise self._explain_lockup(exc, vault, account) from None
             raise
-        self._record_vault(user_id, wallet_id, vault, kind, amount, None)
+        self._record(VaultAction, None, **record)
         return result
 
     def stake(
@@ -54,15 +62,22 @@ class EarnService:
     ) -> ActionResult:
         self.account_of(user_id, wallet_id)
         kind = "delegate" if delegate else "undelegate"
+        record = dict(
+            user_id=user_id,
+            wallet_id=wallet_id,
+            validator=validator.lower(),
+            kind=kind,
+            amount=amount,
+        )
         try:
             if delegate:
                 result = self._exchange.delegate(wallet_id, validator, amount)
             else:
                 result = self._exchange.undelegate(wallet_id, validator, amount)
         except ExchangeError as exc:
-            self._record_staking(user_id, wallet_id, validator, kind, amount, exc.message)
+            self._record(StakingAction, exc.message, **record)
             raise
-        self._record_staking(user_id, wallet_id, validator, kind, amount, None)
+        self._record(StakingAction, None, **record)
         return result
 
     def _explain_lockup(self, exc: ExchangeError, vault: str, account: str) -> ExchangeError:
@@ -82,30 +97,9 @@ class EarnService:
             detail={"unlocks_at": when.isoformat(), "unlocks_at_ms": until},
         )
 
-    def _record_vault(self, user_id, wallet_id, vault, kind, amount, error) -> None:
+    def _record(
+        self, action: type[VaultAction] | type[StakingAction], error: str | None, **fields: Any
+    ) -> None:
+        """Every attempt is kept, failed ones with the exchange's reason."""
         with transaction(self._sessions) as session:
-            session.add(
-                VaultAction(
-                    user_id=user_id,
-                    wallet_id=wallet_id,
-                    vault_address=vault.lower(),
-                    kind=kind,
-                    amount=amount,
-                    status="error" if error else "ok",
-                    error=error,
-                )
-            )
-
-    def _record_staking(self, user_id, wallet_id, validator, kind, amount, error) -> None:
-        with transaction(self._sessions) as session:
-            session.add(
-                StakingAction(
-                    user_id=user_id,
-                    wallet_id=wallet_id,
-                    validator=validator.lower(),
-                    kind=kind,
-                    amount=amount,
-                    status="error" if error else "ok",
-                    error=error,
-                )
-            )
+            session.add(action(status="error" if error else "ok", error=error, **fields))

@@ -289,7 +289,9 @@ def test_tick_size_errors_suggest_the_nearest_valid_price(client, alice):
 # -- vaults and staking ---------------------------------------------------------------------
 
 
-def test_vault_deposit_is_locked_then_withdrawn_after_the_lockup(client, alice, paper_server):
+def test_vault_deposit_is_locked_then_withdrawn_after_the_lockup(
+    client, alice, paper_server, services
+):
     wallet = _funded_wallet(client, alice, usd="5000")
     listing = client.get("/api/vaults").json()
     assert VAULT in [v["address"] for v in listing]
@@ -317,6 +319,21 @@ def test_vault_deposit_is_locked_then_withdrawn_after_the_lockup(client, alice, 
         headers=alice.headers,
     )
     assert withdraw.status_code == 200, withdraw.text
+
+    from sqlalchemy import select
+
+    from hyperdesk.persistence.models import VaultAction
+
+    with services.sessions() as session:
+        attempts = [
+            (a.kind, a.amount, a.status, a.user_id)
+            for a in session.scalars(select(VaultAction).order_by(VaultAction.id))
+        ]
+    assert attempts == [
+        ("deposit", Decimal(1000), "ok", alice.id),
+        ("withdraw", Decimal(1000), "error", alice.id),
+        ("withdraw", Decimal(500), "ok", alice.id),
+    ]
 
 
 def test_delegate_and_undelegate(client, alice, paper_server):
