@@ -79,17 +79,13 @@ class Runtime:
         sessions = make_session_factory(engine)
 
         exchange_url = self._start_exchange()
-        exchange_holder: list[ExchangeClient] = []
-        wallets = WalletService(
-            sessions,
-            keyring,
-            exchange_agent_verifier(lambda body: exchange_holder[0].info_request(body)),
-        )
         limiter = WeightedRateLimiter(capacity=settings.resolved_exchange_weight_per_minute)
         api = HyperliquidAPI(exchange_url, rate_limiter=limiter)
-        exchange = ExchangeClient.start(api, wallets.key_for)
-        exchange_holder.append(exchange)
+        # The exchange actor asks the wallets for keys and the wallets ask the exchange whether an
+        # agent is approved; the key provider only runs once a wallet signs, after both exist.
+        exchange = ExchangeClient.start(api, lambda wallet_id: wallets.key_for(wallet_id))
         self._stops.append(exchange.stop)
+        wallets = WalletService(sessions, keyring, exchange_agent_verifier(exchange.info_request))
 
         fills = FillRecorder(sessions)
         market = MarketView()
@@ -135,7 +131,6 @@ class Runtime:
         )
         self._stops.append(lambda: stream_ref.stop(timeout=10))
         stream = stream_ref.proxy()
-        services.stream = stream
         market.stream = stream
         stream.subscribe({"type": "allMids"}, services.on_mids).get(timeout=10)
         for wallet in wallets.all_wallets():

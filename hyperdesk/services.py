@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hyperdesk.accounts.service import AccountService
 from hyperdesk.errors import NotFound
+from hyperdesk.exchange.models import plain_decimal
 from hyperdesk.http.live import LiveHub
 from hyperdesk.persistence.models import Bot, Order, Wallet
 from hyperdesk.settings import Settings
@@ -51,9 +52,13 @@ class Services:
     market: MarketView = field(default_factory=MarketView)
     known_vaults: tuple[str, ...] = ()
     hub: LiveHub = field(default_factory=LiveHub)
-    stream: Any = None  # proxy of the MarketStreamActor; None when streaming is off
     _topics: dict[str, tuple[int, int | None]] = field(default_factory=dict)
     _topics_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def stream(self) -> Any:
+        """Proxy of the MarketStreamActor (kept by the market view); None when streaming is off."""
+        return self.market.stream
 
     # -- ownership helpers --------------------------------------------------------------------
 
@@ -87,10 +92,10 @@ class Services:
                     "source": item.source,
                     "coin": f.coin,
                     "side": f.side,
-                    "price": str(f.price),
-                    "size": str(f.size),
-                    "fee": str(f.fee),
-                    "closed_pnl": str(f.closed_pnl),
+                    "price": plain_decimal(f.price),
+                    "size": plain_decimal(f.size),
+                    "fee": plain_decimal(f.fee),
+                    "closed_pnl": plain_decimal(f.closed_pnl),
                     "time": f.time_ms,
                     "tid": f.tid,
                     "oid": f.oid,

@@ -75,6 +75,7 @@ from hyperdesk.exchange.models import (
     VaultDetails,
     VaultEquity,
     VaultSummary,
+    plain_decimal,
     to_decimal,
 )
 from hyperdesk.exchange.ratelimit import (
@@ -125,12 +126,7 @@ def decimal_to_wire(value: Decimal) -> str:
 
     No exponent, no trailing zeros, ``-0`` as ``0``: ``Decimal("1100.0")`` → ``"1100"``.
     """
-    if not value.is_finite():
-        raise ValueError("not a finite number")
-    text = format(value.normalize(), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    return plain_decimal(value)
 
 
 def _scaled_int(amount: Decimal, decimals: int, what: str) -> int:

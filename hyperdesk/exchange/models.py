@@ -57,6 +57,18 @@ def to_decimal(value: Any, default: Decimal | None = None) -> Decimal:
     return result
 
 
+def plain_decimal(value: Decimal) -> str:
+    """An exact decimal string without exponent or trailing zeros: ``Decimal("1100.0")`` →
+    ``"1100"``, ``-0`` → ``"0"``. The one format for numbers we send: to the exchange and in
+    our own API (api.md: decimal quantities are JSON strings)."""
+    if not value.is_finite():
+        raise ValueError("not a finite number")
+    text = format(value.normalize(), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
 def _optional_decimal(value: Any) -> Decimal | None:
     if value is None:
         return None

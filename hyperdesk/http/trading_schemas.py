@@ -9,20 +9,14 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, SecretStr
 
+from hyperdesk.exchange.models import plain_decimal
 from hyperdesk.http.schemas import StrictIn
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
-def _plain(value: Decimal) -> str:
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
-
-
 #: A decimal that travels as an exact JSON string without exponent (api.md).
-DecimalStr = Annotated[Decimal, PlainSerializer(_plain, return_type=str, when_used="json")]
+DecimalStr = Annotated[Decimal, PlainSerializer(plain_decimal, return_type=str, when_used="json")]
 
 
 MAX_AMOUNT = Decimal(10**15)

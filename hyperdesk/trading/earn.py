@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from hyperdesk.actors.exchange import ExchangeClient
-from hyperdesk.errors import NotFound
 from hyperdesk.exchange.errors import ErrorCode, ExchangeError, ExchangeRejected
 from hyperdesk.exchange.models import ActionResult
 from hyperdesk.persistence.database import transaction
-from hyperdesk.persistence.models import StakingAction, VaultAction, Wallet
+from hyperdesk.persistence.models import StakingAction, VaultAction
+from hyperdesk.wallets.service import owned_wallet
 
 
 class EarnService:
@@ -27,10 +27,7 @@ class EarnService:
 
     def account_of(self, user_id: int, wallet_id: int) -> str:
         with self._sessions() as session:
-            wallet = session.get(Wallet, wallet_id)
-            if wallet is None or wallet.user_id != user_id:
-                raise NotFound("Wallet not found.")
-            return wallet.account_address
+            return owned_wallet(session, user_id, wallet_id).account_address
 
     def vault_transfer(
         self, user_id: int, wallet_id: int, vault: str, amount: Decimal, *, deposit: bool

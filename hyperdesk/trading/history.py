@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hyperdesk.exchange.models import plain_decimal
 from hyperdesk.persistence.models import Fill
 
 MAX_PAGE = 500
@@ -128,11 +129,11 @@ def _csv_values(row: Fill) -> tuple:
         _text(row.source),
         _text(row.coin),
         _text(row.side),
-        _plain(row.price),
-        _plain(row.size),
-        _plain(row.fee),
+        plain_decimal(row.price),
+        plain_decimal(row.size),
+        plain_decimal(row.fee),
         _text(row.fee_token),
-        _plain(row.closed_pnl),
+        plain_decimal(row.closed_pnl),
         _text(row.direction),
         row.tid,
         row.oid,
@@ -149,12 +150,6 @@ def _text(value: str) -> str:
 
     Only text columns: numbers such as a negative PnL must stay numbers."""
     return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-def _plain(value: Decimal) -> str:
-    """A decimal without exponent or trailing zeros: `0.015`, `100`."""
-    text = format(value.normalize(), "f")
-    return text
 
 
 def _csv_line(values: tuple) -> str:

@@ -22,6 +22,7 @@ from hyperdesk.persistence.models import Order, Wallet
 from hyperdesk.trading.cloids import new_cloid
 from hyperdesk.trading.fills import FillRecorder, RecordedFill
 from hyperdesk.trading.market_view import MarketView
+from hyperdesk.wallets.service import owned_wallet
 
 
 class OrderRejected(DomainError):
@@ -179,24 +180,6 @@ class OrderService:
         self._owned_wallet(user_id, wallet_id)
         return self._exchange.update_leverage(wallet_id, coin, leverage, is_cross=cross)
 
-    def resolve_unknown(self) -> int:
-        """Settle orders whose outcome was unknown by looking up their cloids; returns how many."""
-        with self._sessions() as session:
-            pending = session.scalars(
-                select(Order).where(Order.status.in_(("unknown", "pending")))
-            ).all()
-        settled = 0
-        for row in pending:
-            status = self._exchange.order_status(row.account_address, row.cloid)
-            if status.found:
-                settled += 1
-                with transaction(self._sessions) as session:
-                    stored = session.get(Order, row.id)
-                    if stored is not None:
-                        stored.status = status.status
-                        stored.oid = status.order.oid if status.order else stored.oid
-        return settled
-
     def _store_result(self, order_id: int, result: OrderResult) -> None:
         with transaction(self._sessions) as session:
             row = session.get(Order, order_id)
@@ -209,9 +192,7 @@ class OrderService:
 
     def _owned_wallet(self, user_id: int, wallet_id: int) -> Wallet:
         with self._sessions() as session:
-            wallet = session.get(Wallet, wallet_id)
-            if wallet is None or wallet.user_id != user_id:
-                raise NotFound("Wallet not found.")
+            wallet = owned_wallet(session, user_id, wallet_id)
             session.expunge(wallet)
             return wallet
 

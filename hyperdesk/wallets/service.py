@@ -151,18 +151,18 @@ class WalletService:
 
     def get(self, user_id: int, wallet_id: int) -> WalletView:
         with self._sessions() as session:
-            return _view(_owned(session, user_id, wallet_id))
+            return _view(owned_wallet(session, user_id, wallet_id))
 
     def verify(self, user_id: int, wallet_id: int) -> WalletView:
         """Ask the exchange again whether an agent wallet is approved for its account."""
         with self._sessions() as session:
-            wallet = _owned(session, user_id, wallet_id)
+            wallet = owned_wallet(session, user_id, wallet_id)
             if wallet.verified:
                 return _view(wallet)
             address, account = wallet.address, wallet.account_address
         approved = self._verify_agent(address, account)
         with transaction(self._sessions) as session:
-            wallet = _owned(session, user_id, wallet_id)
+            wallet = owned_wallet(session, user_id, wallet_id)
             wallet.verified = approved
             return _view(wallet, () if approved else (UNVERIFIED_AGENT_WARNING,))
 
@@ -178,13 +178,13 @@ class WalletService:
 
     def rename(self, user_id: int, wallet_id: int, label: str) -> WalletView:
         with transaction(self._sessions) as session:
-            wallet = _owned(session, user_id, wallet_id)
+            wallet = owned_wallet(session, user_id, wallet_id)
             wallet.label = label
             return _view(wallet)
 
     def delete(self, user_id: int, wallet_id: int) -> None:
         with transaction(self._sessions) as session:
-            wallet = _owned(session, user_id, wallet_id)
+            wallet = owned_wallet(session, user_id, wallet_id)
             if session.scalar(select(Bot.id).where(Bot.wallet_id == wallet_id).limit(1)):
                 raise Conflict(
                     "Bots still trade with this wallet; delete or move them first.",
@@ -207,7 +207,8 @@ class WalletService:
             return key.decode(), (wallet.account_address if wallet.is_agent else None)
 
 
-def _owned(session: Session, user_id: int, wallet_id: int) -> Wallet:
+def owned_wallet(session: Session, user_id: int, wallet_id: int) -> Wallet:
+    """The caller's wallet; another user's answers exactly like a missing one (404)."""
     wallet = session.get(Wallet, wallet_id)
     if wallet is None or wallet.user_id != user_id:
         raise NotFound("Wallet not found.")

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from hyperdesk.exchange.models import plain_decimal as plain
 from hyperdesk.http.deps import CurrentUser, ServicesDep
 from hyperdesk.http.trading_schemas import ActionOut, Address, AmountIn, Id, StakeIn
-from hyperdesk.http.trading_schemas import _plain as plain
 
 router = APIRouter(tags=["vaults", "staking"])
 
