@@ -5,7 +5,9 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends bubblewrap \
     && rm -rf /var/lib/apt/lists/*
 
-RUN useradd --create-home --uid 10001 hyperdesk
+# The data volume starts as this directory: owned by the app's user, closed to everyone else.
+RUN useradd --create-home --uid 10001 hyperdesk \
+    && install -d -m 0700 -o hyperdesk -g hyperdesk /home/hyperdesk/data
 WORKDIR /app
 COPY pyproject.toml README.md main.py ./
 COPY hyperdesk ./hyperdesk

@@ -15,6 +15,7 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from hyperdesk.http.app import create_app
+    from hyperdesk.http.routes.live import MAX_CLIENT_MESSAGE
     from hyperdesk.logging_filters import install as install_log_filters
     from hyperdesk.runtime import Runtime
 
@@ -31,7 +32,19 @@ def serve(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         app = create_app(services)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", workers=None)
+        # uvicorn would buffer websocket messages of up to 16 MiB before the app could refuse
+        # them; the app accepts 4 KiB, so that is the frame limit too (larger: close 1009).
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            workers=None,
+            ws_max_size=MAX_CLIENT_MESSAGE,
+            # The app alone decides whom to believe about the client's address
+            # (HYPERDESK_TRUSTED_PROXIES); uvicorn would otherwise trust loopback's headers too.
+            proxy_headers=False,
+        )
     finally:
         runtime.stop()
     return 0

@@ -12,14 +12,13 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine, text
 
-from hyperdesk.accounts.service import AccountService
-from hyperdesk.accounts.throttle import EventRateLimit, LoginThrottle
+from hyperdesk.accounts.assembly import account_service
 from hyperdesk.accounts.tokens import TokenService
 from hyperdesk.errors import ConfigurationError
 from hyperdesk.keystore import KeystoreError, ensure_keyring
 from hyperdesk.persistence.database import make_engine, make_session_factory
 from hyperdesk.persistence.migrate import upgrade_to_head
-from hyperdesk.secret_files import load_or_create_jwt_secret
+from hyperdesk.secret_files import ensure_private_dir, load_or_create_jwt_secret
 from hyperdesk.services import Services
 from hyperdesk.settings import DEFAULT_VAULTS, HYPERLIQUID_URLS, Settings
 
@@ -57,11 +56,17 @@ class Runtime:
         from hyperdesk.trading.history import TradeHistory
         from hyperdesk.trading.market_view import MarketView
         from hyperdesk.trading.orders import OrderService
+        from hyperdesk.trading.outbox import Outbox
         from hyperdesk.trading.reconcile import reconcile
-        from hyperdesk.wallets.service import WalletService, exchange_agent_verifier
+        from hyperdesk.wallets.reverify import AgentReverifier
+        from hyperdesk.wallets.service import (
+            WalletService,
+            exchange_agent_verifier,
+            exchange_role_lookup,
+        )
 
         settings = self.settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(settings.data_dir)  # 0700: the database and secrets live here
         jwt_secret = load_or_create_jwt_secret(
             settings.resolved_jwt_secret_file, create=settings.generates_secrets
         )
@@ -79,54 +84,69 @@ class Runtime:
         sessions = make_session_factory(engine)
 
         exchange_url = self._start_exchange()
-        limiter = WeightedRateLimiter(capacity=settings.resolved_exchange_weight_per_minute)
-        api = HyperliquidAPI(exchange_url, rate_limiter=limiter)
+        # Orders, cancels and modifies go ahead of reads in the one weight budget (ratelimit.py).
+        limiter = WeightedRateLimiter(
+            capacity=settings.resolved_exchange_weight_per_minute,
+            write_reserve=settings.exchange_write_reserve,
+        )
+        api = HyperliquidAPI(
+            exchange_url, rate_limiter=limiter, read_wait=settings.exchange_read_wait_seconds
+        )
         # The exchange actor asks the wallets for keys and the wallets ask the exchange whether an
         # agent is approved; the key provider only runs once a wallet signs, after both exist.
-        exchange = ExchangeClient.start(api, lambda wallet_id: wallets.key_for(wallet_id))
+        # An agent key the exchange refuses as unknown is reported back to the services, which
+        # stop trusting the wallet (the listener, too, only runs once a wallet signs).
+        exchange = ExchangeClient.start(
+            api,
+            lambda wallet_id: wallets.key_for(wallet_id),
+            on_agent_gone=lambda wallet_id, error: services.on_agent_gone(wallet_id, error),
+            max_pending_reads=settings.exchange_max_pending_reads,
+        )
         self._stops.append(exchange.stop)
-        wallets = WalletService(sessions, keyring, exchange_agent_verifier(exchange.info_request))
+        wallets = WalletService(
+            sessions,
+            keyring,
+            exchange_agent_verifier(exchange.info_request),
+            exchange_role_lookup(exchange.info_request),
+        )
 
         fills = FillRecorder(sessions)
+        # Bookkeeping writes owed after the exchange answered (order results, cancels, ...).
+        outbox = Outbox()
+        self._stops.append(outbox.stop)
         market = MarketView()
         tokens = TokenService(jwt_secret, lifetime_seconds=settings.access_token_minutes * 60)
-        throttle = LoginThrottle(
-            max_failures=settings.login_attempts_per_window,
-            window_seconds=settings.login_window_seconds,
-        )
         services = Services(
             settings=settings,
             sessions=sessions,
-            accounts=AccountService(
-                sessions,
-                tokens,
-                throttle,
-                EventRateLimit(max_events=settings.registrations_per_hour, window_seconds=3600),
-            ),
+            accounts=account_service(settings, sessions, tokens),
             exchange_url=exchange_url,
             sandbox=detect_sandbox(),
             database_ok=lambda: _ping(engine),
             wallets=wallets,
             exchange=exchange,
-            orders=OrderService(sessions, exchange, fills, market),
-            earn=EarnService(sessions, exchange),
+            orders=OrderService(sessions, exchange, fills, market, outbox),
+            earn=EarnService(sessions, exchange, outbox),
             fills=fills,
             history=TradeHistory(sessions),
             market=market,
             known_vaults=self._known_vaults(),
         )
 
-        # Agents approved while we were down become trusted; then catch up with what happened
-        # while we were down, before anything new is streamed.
-        wallets.verify_pending()
+        # Agents approved while we were down become trusted, and those revoked or expired stop
+        # being trusted; then catch up with what happened while we were down, before anything
+        # new is streamed.
+        wallets.reverify_agents()
         reconcile(sessions, exchange, fills)
 
         stream_ref = MarketStreamActor.start(
             exchange_url,
             exchange.info_request,
             fills_sink=services.on_stream_fills,
+            fills_stored_through=services.on_fills_stored_through,
             order_updates_sink=services.on_stream_orders,
             max_ws_users=settings.stream_max_users,
+            max_subscriptions=settings.stream_max_subscriptions,
             poll_interval=settings.stream_poll_seconds,
         )
         self._stops.append(lambda: stream_ref.stop(timeout=10))
@@ -135,6 +155,10 @@ class Runtime:
         stream.subscribe({"type": "allMids"}, services.on_mids).get(timeout=10)
         for wallet in wallets.all_wallets():
             services.on_wallet_added(wallet)
+        if settings.agent_reverify_seconds > 0:
+            reverifier = AgentReverifier(services.reverify_agents, settings.agent_reverify_seconds)
+            reverifier.start()
+            self._stops.append(reverifier.stop)
 
         self.services = services
         return services

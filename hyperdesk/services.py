@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hyperdesk.accounts.service import AccountService
-from hyperdesk.errors import NotFound
+from hyperdesk.errors import NotFound, ServiceUnavailable
 from hyperdesk.exchange.models import plain_decimal
 from hyperdesk.http.live import LiveHub
 from hyperdesk.persistence.models import Bot, Order, Wallet
@@ -26,6 +26,7 @@ from hyperdesk.trading.market_view import MarketView
 
 if TYPE_CHECKING:
     from hyperdesk.actors.exchange import ExchangeClient
+    from hyperdesk.exchange.errors import ExchangeRejected
     from hyperdesk.trading.earn import EarnService
     from hyperdesk.trading.fills import FillRecorder
     from hyperdesk.trading.history import TradeHistory
@@ -106,11 +107,21 @@ class Services:
             self.hub.publish_user(user_id, {"channel": "fills", "data": fills})
 
     def on_stream_fills(self, account: str, fills: tuple[Any, ...]) -> None:
-        """Fill sink of the market stream: record once, then tell the owners' browsers."""
+        """Fill sink of the market stream: record once, then tell the owners' browsers.
+
+        A failure to record raises: the stream keeps the fills and offers them again. Once they
+        are stored, a failure to tell the browsers is only logged.
+        """
+        recorded = self.fills.record(account, fills)
         try:
-            self.publish_fills(self.fills.record(account, fills))
+            self.publish_fills(recorded)
         except Exception:
-            log.exception("could not record %d fills of %s", len(fills), account)
+            log.exception("could not publish %d fills of %s", len(recorded), account)
+
+    def on_fills_stored_through(self, account: str, time_ms: int) -> None:
+        """The stream's word that every fill of `account` up to `time_ms` is stored: the
+        high-water mark start-up backfill resumes from."""
+        self.fills.advance_cursor(account, time_ms)
 
     def on_stream_orders(self, message: Any) -> None:
         account = message.account
@@ -145,16 +156,35 @@ class Services:
         return {cloid: user_id for cloid, user_id in rows}
 
     def acquire_topic(self, topic: str) -> None:
-        if self.stream is None or topic == "mids":
+        """Count one more browser on `topic` (`mids` or `book:<coin>`).
+
+        All browsers of one book share one upstream `l2Book` subscription. A coin that is not a
+        market is refused (`UNKNOWN_COIN`) before anything is subscribed, and a new book beyond
+        the stream's budget (`STREAM_BUSY`): every upstream subscription is one of the IP's
+        1000, and made-up coins must not crowd out other users' fills.
+        """
+        if topic == "mids":
             return
+        coin = topic.split(":", 1)[1]
+        if self.exchange.market(coin) is None:
+            raise NotFound(f"No market named {coin!r}.", code="UNKNOWN_COIN")
+        if self.stream is None:
+            return
+        from hyperdesk.actors.market_stream import SubscriptionBudgetFull
+
         with self._topics_lock:
             count, sub_id = self._topics.get(topic, (0, None))
             if count == 0:
-                coin = topic.split(":", 1)[1]
-                sub_id = self.stream.subscribe(
-                    {"type": "l2Book", "coin": coin},
-                    lambda data, topic=topic: self._on_book(topic, data),
-                ).get(timeout=10)
+                try:
+                    sub_id = self.stream.subscribe(
+                        {"type": "l2Book", "coin": coin},
+                        lambda data, topic=topic: self._on_book(topic, data),
+                    ).get(timeout=10)
+                except SubscriptionBudgetFull:
+                    raise ServiceUnavailable(
+                        "The live stream is at its subscription limit; try again later.",
+                        code="STREAM_BUSY",
+                    ) from None
             self._topics[topic] = (count + 1, sub_id)
 
     def release_topic(self, topic: str) -> None:
@@ -182,13 +212,36 @@ class Services:
     def on_wallet_added(self, wallet: WalletView) -> None:
         """Follow a verified wallet's account; the stream's snapshot or poll records its fills."""
         if self.stream is not None and wallet.verified:
-            since = self.fills.last_fill_time_ms(wallet.account_address)
+            since = self.fills.cursor_ms(wallet.account_address)
             self.stream.track_user(wallet.account_address, 0, since).get(timeout=10)
 
     def on_wallet_removed(self, wallet: WalletView) -> None:
         self.exchange.forget_wallet(wallet.id)
         if self.stream is not None and not self.users_of_account(wallet.account_address):
             self.stream.untrack_user(wallet.account_address).get(timeout=10)
+
+    def on_wallet_unverified(self, wallet: WalletView) -> None:
+        """An agent the exchange no longer confirms: stop following its account unless another
+        verified wallet (of any user) still does; its owner gets no more of the account's fills."""
+        if self.stream is not None and not self.users_of_account(wallet.account_address):
+            self.stream.untrack_user(wallet.account_address).get(timeout=10)
+
+    def on_agent_gone(self, wallet_id: int, error: ExchangeRejected) -> None:
+        """The exchange refused a wallet's agent key as unknown (revoked, replaced, expired)."""
+        view = self.wallets.mark_revoked(wallet_id, error.message)
+        if view is not None and not view.verified:
+            log.warning("wallet %s: the exchange no longer knows its agent key", wallet_id)
+            self.on_wallet_unverified(view)
+
+    def reverify_agents(self) -> None:
+        """Ask the exchange about every agent wallet again and follow (or stop following) the
+        accounts whose approval changed; the periodic re-verification runs this."""
+        for view in self.wallets.reverify_agents():
+            if view.verified:
+                self.on_wallet_added(view)
+            else:
+                log.warning("wallet %s: agent approval gone: %s", view.id, view.verification_error)
+                self.on_wallet_unverified(view)
 
     def stream_mode(self, account: str) -> str | None:
         return self.market.stream_mode(account)

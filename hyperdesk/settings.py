@@ -8,11 +8,13 @@ could read them from `/proc/<pid>/environ`.
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Network(StrEnum):
@@ -60,7 +62,9 @@ class Settings(BaseSettings):
     )
     access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
 
-    login_attempts_per_window: int = Field(default=10, ge=1)
+    login_attempts_per_window: int = Field(
+        default=10, ge=1, description="failed logins per (username, client IP) per login window"
+    )
     login_window_seconds: int = Field(default=300, ge=1)
     registrations_per_hour: int = Field(default=20, ge=1, description="per client IP")
 
@@ -85,9 +89,142 @@ class Settings(BaseSettings):
     )
     stream_poll_seconds: float = Field(default=5.0, gt=0, description="poll interval of the rest")
 
+    # -- live websocket and upstream subscription budget --
+    live_sockets_per_user: int = Field(
+        default=5,
+        ge=1,
+        description="open /api/ws sockets per user; one more is refused (close code 4429)",
+    )
+    stream_max_subscriptions: int = Field(
+        default=1000,
+        ge=40,
+        description="upstream websocket subscriptions this server may hold (Hyperliquid allows "
+        "1000 per IP); 3 per streamed wallet are kept for user data, market topics get the rest",
+    )
+
+    # -- agent wallet verification --
+    agent_reverify_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="how often every agent (API) wallet's approval is asked again (userRole, "
+        "weight 60 per distinct agent); 0 = only at start-up, on demand and when the exchange "
+        "refuses the key",
+    )
+
+    # -- login hardening, trusted proxies and the database password file --
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="reverse proxies (addresses or CIDR networks, comma-separated or a JSON list) "
+        "whose X-Forwarded-For names the real client; empty = the socket peer is the client",
+    )
+    login_failures_per_ip: int = Field(
+        default=50,
+        ge=1,
+        description="failed logins from one client IP, over all usernames, per login window",
+    )
+    login_requests_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="login and password-change attempts per client IP per minute, successful "
+        "or not (each costs a password hash)",
+    )
+    password_hash_slots: int = Field(
+        default=4,
+        ge=1,
+        description="password hashes computed at once; each argon2 hash holds 19 MiB",
+    )
+    password_hash_queue: int = Field(
+        default=16,
+        ge=0,
+        description="requests that may wait for a hashing slot; more are refused at once (503)",
+    )
+    password_hash_wait_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="how long a request waits for a hashing slot before a 503 with Retry-After",
+    )
+    database_password_file: Path | None = Field(
+        default=None,
+        description="file holding the database password, merged into the database URL when the "
+        "engine is made (keeps the password out of the environment)",
+    )
+
+    # -- request budgets, public data caches and exchange budget priority --
+    requests_per_user_per_second: float = Field(
+        default=20.0, gt=0, description="API requests a logged-in user may make per second"
+    )
+    requests_per_user_burst: int = Field(
+        default=120, ge=1, description="API requests a logged-in user may make at once"
+    )
+    requests_per_ip_per_second: float = Field(
+        default=10.0, gt=0, description="API requests without a valid login, per client IP"
+    )
+    requests_per_ip_burst: int = Field(
+        default=60, ge=1, description="API requests without a valid login a client IP may burst"
+    )
+    heavy_requests_per_user_per_minute: float = Field(
+        default=2.0,
+        gt=0,
+        description="wallet creations and verifications per user per minute (each asks the "
+        "exchange's userRole, weight 60 of the desk's 1200 a minute)",
+    )
+    heavy_requests_per_user_burst: int = Field(
+        default=5, ge=1, description="wallet creations and verifications a user may burst"
+    )
+    request_refusal_delay_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        description="a 429 for an exhausted request budget is held back this long at most, so "
+        "clients looping past Retry-After cannot flood the CPU with refusals",
+    )
+    request_budget_max_clients: int = Field(
+        default=10_000, ge=100, description="users and IPs whose request budgets are remembered"
+    )
+    quote_cache_seconds: float = Field(
+        default=2.0, gt=0, description="public mids, books, trades and recent candles are reused"
+    )
+    reference_cache_seconds: float = Field(
+        default=30.0, gt=0, description="public market list, vaults and validators are reused"
+    )
+    exchange_write_reserve: float = Field(
+        default=0.25,
+        ge=0,
+        lt=1,
+        description="part of the exchange weight budget reads may never use: kept for orders, "
+        "cancels and modifies",
+    )
+    exchange_read_wait_seconds: float = Field(
+        default=2.0, ge=0, description="longest an exchange read waits for weight before a 429"
+    )
+    exchange_max_pending_reads: int = Field(
+        default=16, ge=1, description="exchange reads under way at once; more are refused (429)"
+    )
+
     allow_weak_sandbox: bool = Field(
         default=False, description="let real-money networks run bots without bubblewrap"
     )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxy_list(cls, value: object) -> object:
+        # `HYPERDESK_TRUSTED_PROXIES=172.30.0.1,10.0.0.0/8` is how operators write it; a JSON
+        # list works too.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return tuple(json.loads(text))
+            return tuple(part.strip() for part in text.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from hyperdesk.http.forwarded import parse_network
+
+        try:
+            return tuple(str(parse_network(item)) for item in value)
+        except ValueError as exc:
+            raise ValueError(f"trusted_proxies: {exc}") from None
 
     @field_validator("database_url")
     @classmethod
@@ -102,7 +239,15 @@ class Settings(BaseSettings):
 
     @property
     def resolved_database_url(self) -> str:
-        return self.database_url or f"sqlite:///{(self.data_dir / 'hyperdesk.db').as_posix()}"
+        """The URL to connect with, with the password from `database_password_file` if set."""
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'hyperdesk.db').as_posix()}"
+        if self.database_password_file is None:
+            return url
+        from hyperdesk.persistence.database import url_with_password
+        from hyperdesk.secret_files import read_secret_file
+
+        password = read_secret_file(self.database_password_file, what="database password")
+        return url_with_password(url, password)
 
     @property
     def resolved_jwt_secret_file(self) -> Path:

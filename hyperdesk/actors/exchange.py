@@ -18,6 +18,11 @@ Shape (architecture.md, "The actor system")::
   call's routing behind them, and running them on a signer would put a user's order behind a
   chart. A few reader actors give bounded parallelism (the shared rate limiter, not the pool
   size, is what keeps the platform inside Hyperliquid's budget).
+* **Writes first, reads shed.** A signer's thread is a write lane for the rate limiter (its
+  orders, cancels and cloid lookups go ahead of every read). Reads are admitted only while fewer
+  than ``max_pending_reads`` are under way, waiting at most ``read_queue_wait`` for a place, and
+  a read that gets no weight within the API's ``read_wait`` is shed with ``RateLimited`` (429 +
+  Retry-After) rather than retried: no unbounded queue that keeps spending after a flood.
 * **Keys.** The lead's ``key_provider(wallet_id) -> (private_key_hex, account_address | None)``
   is called on the ExchangeActor thread the first time a wallet signs; the key goes straight
   into a ``SigningWallet`` (masked repr) inside that signer's child and is never logged, returned
@@ -35,6 +40,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -43,7 +49,13 @@ from typing import Any
 
 import pykka
 
-from hyperdesk.exchange.errors import ExchangeTimeout, TransientExchangeError
+from hyperdesk.exchange.errors import (
+    ExchangeRejected,
+    ExchangeTimeout,
+    RateLimited,
+    TransientExchangeError,
+    agent_revoked,
+)
 from hyperdesk.exchange.hyperliquid import HyperliquidAPI, SigningWallet, new_cloid
 from hyperdesk.exchange.models import (
     AccountSummary,
@@ -63,6 +75,7 @@ from hyperdesk.exchange.models import (
     VaultEquity,
     VaultSummary,
 )
+from hyperdesk.exchange.ratelimit import WeightedRateLimiter
 from hyperdesk.exchange.validation import validate_order
 
 logger = logging.getLogger(__name__)
@@ -70,6 +83,15 @@ logger = logging.getLogger(__name__)
 #: ``key_provider(wallet_id) -> (private_key_hex, account_address or None)``; the account address
 #: is the master an API (agent) wallet trades for, ``None`` when the key is the account's own.
 KeyProvider = Callable[[int], tuple[str, str | None]]
+
+#: Reads that may be under way (asked of a reader, or waiting in its mailbox) at once, and how long
+#: a further read waits for a place before it is shed.
+DEFAULT_MAX_PENDING_READS = 16
+DEFAULT_READ_QUEUE_WAIT = 1.0
+
+#: ``on_agent_gone(wallet_id, error)``: the exchange refused a wallet's agent key as unknown
+#: (revoked, replaced or expired). Called on the caller's thread; must not raise.
+AgentGoneListener = Callable[[int, ExchangeRejected], None]
 
 _READ_METHODS = frozenset(
     {
@@ -114,6 +136,9 @@ class SignerActor(pykka.ThreadingActor):
 
     def __str__(self) -> str:
         return f"SignerActor({self._wallet.address}, {self.actor_urn})"
+
+    def on_start(self) -> None:
+        self._api.mark_write_lane()
 
     def on_stop(self) -> None:
         self._api.forget_signer(self._wallet.address)
@@ -194,6 +219,8 @@ class ReaderActor(pykka.ThreadingActor):
         for attempt in range(attempts):
             try:
                 return getattr(self._api, method)(*args, **kwargs)
+            except RateLimited:
+                raise  # shed: trying again would only queue behind the same budget
             except TransientExchangeError as exc:
                 if attempt + 1 >= attempts:
                     raise
@@ -262,6 +289,10 @@ class ExchangeActor(pykka.ThreadingActor):
     def readers(self) -> tuple[pykka.ActorProxy[ReaderActor], ...]:
         return self._readers
 
+    def api(self) -> HyperliquidAPI:
+        """The API object, for what needs no I/O: cached market metadata and the budget."""
+        return self._api
+
     def route(self, wallet_id: int) -> SignerRoute:
         """The signer child for ``wallet_id``, started on first use."""
         route = self._routes.get(wallet_id)
@@ -309,12 +340,29 @@ class ExchangeClient:
     ReaderActor (a child must not ask its parent).
     """
 
-    def __init__(self, actor_ref: pykka.ActorRef[ExchangeActor], *, timeout: float = 30.0):
+    def __init__(
+        self,
+        actor_ref: pykka.ActorRef[ExchangeActor],
+        *,
+        timeout: float = 30.0,
+        on_agent_gone: AgentGoneListener | None = None,
+        max_pending_reads: int = DEFAULT_MAX_PENDING_READS,
+        read_queue_wait: float = DEFAULT_READ_QUEUE_WAIT,
+    ):
         self.actor_ref = actor_ref
         self.timeout = timeout
+        self._on_agent_gone = on_agent_gone
         self._exchange = actor_ref.proxy()
         self._readers = self._exchange.readers().get(timeout=timeout)
+        self._api: HyperliquidAPI = self._exchange.api().get(timeout=timeout)
         self._next_reader = itertools.count()
+        self._read_places = threading.BoundedSemaphore(max(1, max_pending_reads))
+        self._read_queue_wait = read_queue_wait
+
+    @property
+    def rate_limiter(self) -> WeightedRateLimiter:
+        """The one exchange weight budget every call of this network spends (for monitoring)."""
+        return self._api.rate_limiter
 
     @classmethod
     def start(
@@ -323,6 +371,9 @@ class ExchangeClient:
         key_provider: KeyProvider,
         *,
         timeout: float | None = None,
+        on_agent_gone: AgentGoneListener | None = None,
+        max_pending_reads: int = DEFAULT_MAX_PENDING_READS,
+        read_queue_wait: float = DEFAULT_READ_QUEUE_WAIT,
         **actor_options: Any,
     ) -> ExchangeClient:
         """Start an ExchangeActor (and its readers) for ``api``'s network and wrap it.
@@ -333,7 +384,13 @@ class ExchangeClient:
         if timeout is None:
             timeout = api.timeout * (2 + api.resolve_attempts) + api.rate_limit_wait + 5
         ref = ExchangeActor.start(api, key_provider, **actor_options)
-        return cls(ref, timeout=timeout)
+        return cls(
+            ref,
+            timeout=timeout,
+            on_agent_gone=on_agent_gone,
+            max_pending_reads=max_pending_reads,
+            read_queue_wait=read_queue_wait,
+        )
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop the ExchangeActor and, through it, every signer and reader."""
@@ -351,11 +408,31 @@ class ExchangeClient:
     def _signed(self, wallet_id: int, method: str, *args: Any) -> Any:
         route = self.route(wallet_id)
         try:
-            return getattr(route.signer, method)(*args).get(timeout=self.timeout)
+            result = getattr(route.signer, method)(*args).get(timeout=self.timeout)
         except pykka.Timeout:
             raise ExchangeTimeout(
                 f"{method}: no answer within {self.timeout}s; the outcome is unknown"
             ) from None
+        except ExchangeRejected as exc:
+            gone = self._agent_gone(wallet_id, route, exc.message)
+            if gone is None:
+                raise
+            raise gone from None
+        if isinstance(result, OrderResult) and result.status == "error":
+            gone = self._agent_gone(wallet_id, route, result.error_message or "")
+            if gone is not None:
+                result = replace(result, error_code=str(gone.code), error_message=gone.message)
+        return result
+
+    def _agent_gone(self, wallet_id: int, route: SignerRoute, text: str) -> ExchangeRejected | None:
+        """An agent key the exchange no longer knows is reported once, here, for every action."""
+        gone = agent_revoked(route.signer_address, route.account_address, text)
+        if gone is not None and self._on_agent_gone is not None:
+            try:
+                self._on_agent_gone(wallet_id, gone)
+            except Exception:
+                logger.exception("could not report the revoked agent of wallet %s", wallet_id)
+        return gone
 
     def place_order(self, wallet_id: int, request: OrderRequest) -> OrderResult:
         """Place an order for the wallet's account; ``unknown`` (with the cloid) on timeout."""
@@ -408,16 +485,35 @@ class ExchangeClient:
     # -- reads ----------------------------------------------------------------------------------
 
     def _read(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        reader = self._readers[next(self._next_reader) % len(self._readers)]
+        """One read through the pool, if a place is free within ``read_queue_wait``; else shed.
+
+        The places bound what can wait in the readers' mailboxes, so a burst of reads is refused
+        at once instead of queueing behind the budget and spending it long after the burst.
+        """
+        if not self._read_places.acquire(timeout=self._read_queue_wait):
+            raise RateLimited(
+                f"{method}: too many exchange reads under way; try again shortly",
+                detail={"retry_after_seconds": 1},
+            )
         try:
+            reader = self._readers[next(self._next_reader) % len(self._readers)]
             return reader.read(method, args, kwargs).get(timeout=self.timeout)
         except pykka.Timeout:
             raise ExchangeTimeout(f"{method}: no answer within {self.timeout}s") from None
+        finally:
+            self._read_places.release()
 
     def markets(self) -> tuple[Market, ...]:
         return self._read("markets")
 
+    def market_catalog(self) -> tuple[Market, ...]:
+        """Every listed market without mids (metadata only; no ``allMids`` read)."""
+        return self._read("markets", with_mids=False)
+
     def market(self, coin: str) -> Market | None:
+        """One market's metadata: from memory once loaded, so the order path never queues."""
+        if self._api.meta_loaded:
+            return self._api.market(coin)
         return self._read("market", coin)
 
     def mids(self) -> dict[str, Decimal]:

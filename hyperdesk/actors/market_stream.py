@@ -13,9 +13,15 @@ One actor per network. It owns:
   counts once against the 10-user budget; connections are far from their limit of 100;
 - the user budget: at most ``max_ws_users`` distinct users get websocket subscriptions — the
   highest ``priority`` first (ties: tracked earlier wins, so equal priorities do not flap). The
-  rest are polled with ``userFillsByTime`` (from their last seen fill time) and
+  rest are polled with ``userFillsByTime`` (from their last recorded fill time) and
   ``frontendOpenOrders`` every ``poll_interval`` seconds within a request-weight budget
   (``poll_weight_per_minute``, a token bucket), oldest poll first;
+- the subscription budget: the exchange allows ``max_subscriptions`` per IP. ``USER_SUBSCRIPTIONS``
+  of them are kept for each of the ``max_ws_users`` and market subscriptions get the rest; past
+  that, ``subscribe`` raises ``SubscriptionBudgetFull`` instead of sending a subscription the
+  exchange would refuse (or that would make it refuse a user's);
+- honest modes: ``user_modes`` says ``websocket`` only while a user's subscriptions are
+  acknowledged (or just sent); a refused or lost one makes it ``polling``, and it is polled;
 - gap handling: after the market connection reconnects, every websocket-mode user's fills are
   backfilled with ``userFillsByTime`` from the gap start minus ``backfill_margin_ms``. Until a
   user's ``userFills`` subscription is acknowledged (after a connect, a reconnect, a promotion or
@@ -24,11 +30,17 @@ One actor per network. It owns:
 
 Delivery upward (all called/told from the actor's thread):
 
-- ``fills_sink(account: str, fills: tuple[Fill, ...])`` — a callable. To feed an actor pass
-  ``that_ref.proxy().on_fills.defer`` (a tell). Fills already delivered (same tid for the account,
-  remembered for the last ``seen_tids_per_user`` fills) are filtered out, so snapshots,
-  backfills and poll overlaps do not flood; the sink must still dedupe on ``(account, tid)``
-  because a restart forgets what was seen.
+- ``fills_sink(account: str, fills: tuple[Fill, ...])`` — a callable that *records* the fills:
+  returning means they are stored, raising means they are not. Only recorded fills count as seen
+  (same tid for the account, remembered for the last ``seen_tids_per_user`` fills) and are
+  filtered out of later snapshots, backfills and poll overlaps; fills the sink refused are kept
+  and offered again with backoff (``sink_retry_base`` doubling up to ``sink_retry_cap``), together
+  with any that arrive meanwhile. The sink must dedupe on ``(account, tid)``: a restart forgets
+  what was seen, and a retry may repeat a batch whose failure came after it was stored.
+- ``fills_stored_through(account: str, time_ms: int)`` — told the newest time up to which every
+  fill received for ``account`` was recorded (never past a fill still waiting for a retry, nor
+  past the start of a backfill still owed), so its caller can keep a durable high-water mark to
+  resume from after a restart. A failure is retried like a refused batch.
 - ``order_updates_sink(message)`` — a callable receiving ``OrderUpdates`` (websocket pushes) or
   ``OpenOrdersSnapshot`` (from polling or after an order connection (re)opened; only sent when
   it changed).
@@ -74,6 +86,14 @@ MARKET_TYPES = frozenset({"allMids", "l2Book", "trades", "bbo", "candle", "activ
 USER_TYPES = frozenset({"userFills", "orderUpdates", "userEvents"})
 USER_LIMIT_ERROR = "Cannot track more than"
 MAIN = "market"
+#: Upstream subscriptions kept free per websocket user (one per user channel), so market topics
+#: can never crowd out a user's fills or order updates.
+USER_SUBSCRIPTIONS = len(USER_TYPES)
+
+
+class SubscriptionBudgetFull(RuntimeError):
+    """A new upstream market subscription would eat into the room kept for user data."""
+
 
 # Weights of the polled info requests (protocol reference §11): 20 each, plus per 20 items.
 FILLS_WEIGHT = 20
@@ -132,6 +152,7 @@ class _FetchDone:
     result: tuple[Any, ...] | None
     error: str | None
     started_ms: int
+    from_ms: int = 0
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -229,6 +250,16 @@ class _User:
     seen_order: deque[int] = field(default_factory=deque)
     seen: set[int] = field(default_factory=set)
     open_orders: tuple[Mapping[str, Any], ...] | None = None
+    # Fill durability: received but not yet recorded (the sink failed), keyed by tid.
+    unstored: dict[int, Fill] = field(default_factory=dict)
+    store_failures: int = 0
+    store_retry_mono: float = 0.0
+    # A backfill still owed from this time (a gap, or fills dropped from a full ``unstored``).
+    refetch_from_ms: int | None = None
+    refetch_in_flight: int = 0
+    refetch_due_mono: float = 0.0
+    # The high-water mark last reported to ``fills_stored_through``.
+    stored_through_ms: int | None = None
 
 
 @dataclass
@@ -248,7 +279,11 @@ class MarketStreamActor(pykka.ThreadingActor):
         *,
         fills_sink: Callable[[str, tuple[Fill, ...]], Any] | None = None,
         order_updates_sink: Callable[[OrderUpdates | OpenOrdersSnapshot], Any] | None = None,
+        fills_stored_through: Callable[[str, int], Any] | None = None,
+        sink_retry_base: float = 0.5,
+        sink_retry_cap: float = 30.0,
         max_ws_users: int = 10,
+        max_subscriptions: int = 1000,
         poll_interval: float = 5.0,
         poll_weight_per_minute: float = 300.0,
         ack_grace: float = 5.0,
@@ -265,7 +300,12 @@ class MarketStreamActor(pykka.ThreadingActor):
         self._fetch = info_fetcher
         self._fills_sink = fills_sink
         self._order_sink = order_updates_sink
+        self._stored_through = fills_stored_through
+        self._sink_retry_base = sink_retry_base
+        self._sink_retry_cap = sink_retry_cap
         self._max_ws_users = max_ws_users
+        # Market topics get what is left after every possible websocket user's channels.
+        self._market_budget = max(0, max_subscriptions - USER_SUBSCRIPTIONS * max_ws_users)
         self._poll_interval = poll_interval
         self._weight_per_s = poll_weight_per_minute / 60.0
         self._bucket_capacity = max(
@@ -332,7 +372,9 @@ class MarketStreamActor(pykka.ThreadingActor):
 
         Returns the subscription id for ``unsubscribe``. Subscribers of an identical subscription
         share one upstream subscription. User channels are not subscribed here: use
-        ``track_user`` (their data goes to the sinks, whatever the user's mode).
+        ``track_user`` (their data goes to the sinks, whatever the user's mode). Raises
+        ``SubscriptionBudgetFull`` rather than open an upstream subscription beyond the market
+        budget: the exchange would refuse it (or a user's later) and nothing would arrive.
         """
         kind = subscription.get("type")
         if kind in USER_TYPES:
@@ -346,6 +388,10 @@ class MarketStreamActor(pykka.ThreadingActor):
         key = subscription_key(subscription)
         upstream = self._upstreams.get(key)
         if upstream is None:
+            if len(self._upstreams) >= self._market_budget:
+                raise SubscriptionBudgetFull(
+                    f"all {self._market_budget} market subscriptions are in use"
+                )
             upstream = _Upstream(dict(subscription))
             self._upstreams[key] = upstream
             assert self._client is not None
@@ -376,7 +422,7 @@ class MarketStreamActor(pykka.ThreadingActor):
         """Track ``address``'s fills (and order updates); set its priority if already tracked.
 
         Higher priority wins a websocket slot (give wallets with running bots a higher one).
-        ``since_ms`` (e.g. the newest fill time in the database) is where polling starts when
+        ``since_ms`` (the account's stored high-water mark) is where polling starts when
         no fill was seen yet; default: now minus the backfill margin. Returns the user's mode.
         """
         address = address.lower()
@@ -384,12 +430,13 @@ class MarketStreamActor(pykka.ThreadingActor):
         if user is None:
             since = since_ms if since_ms is not None else self._clock_ms()
             user = _User(address, priority, self._next_seq, since - self._backfill_margin_ms)
+            user.stored_through_ms = since_ms
             self._next_seq += 1
             self._users[address] = user
         else:
             user.priority = priority
         self._rebalance()
-        return user.mode
+        return self._reported_mode(user, time.monotonic())
 
     def untrack_user(self, address: str) -> bool:
         """Stop tracking ``address``; a polled user may take its websocket slot."""
@@ -402,8 +449,23 @@ class MarketStreamActor(pykka.ThreadingActor):
         return True
 
     def user_modes(self) -> dict[str, UserMode]:
-        """``{address: "websocket" | "polling"}`` for every tracked user."""
-        return {a: u.mode for a, u in self._users.items()}
+        """``{address: "websocket" | "polling"}`` for every tracked user: how its data really
+        arrives, not which slot it was given (see ``_streams``)."""
+        now = time.monotonic()
+        return {a: self._reported_mode(u, now) for a, u in self._users.items()}
+
+    def _reported_mode(self, user: _User, now: float) -> UserMode:
+        return "websocket" if self._streams(user, now) else "polling"
+
+    def _streams(self, user: _User, now: float) -> bool:
+        """Whether ``user``'s data arrives by websocket: it holds a slot and the exchange
+        acknowledged its subscriptions, or they were (re)sent less than ``ack_grace`` ago (the
+        snapshot on acknowledgement covers that wait). A subscription refused (the exchange's
+        user or subscription limit) or lost (disconnect) makes it a polled user until acked."""
+        if user.mode != "websocket":
+            return False
+        acked = user.fills_acked and (self._order_sink is None or user.orders_acked)
+        return acked or now - user.ws_since_mono < self._ack_grace
 
     def status(self) -> dict[str, Any]:
         """A snapshot for status pages and tests: connection, acks, reconnects, user modes."""
@@ -412,6 +474,7 @@ class MarketStreamActor(pykka.ThreadingActor):
             "acked": sorted(self._acked),
             "reconnects": self._reconnects,
             "subscriptions": len(self._upstreams),
+            "market_budget": self._market_budget,
             "users": self.user_modes(),
         }
 
@@ -488,7 +551,7 @@ class MarketStreamActor(pykka.ThreadingActor):
             for user in self._users.values():
                 if user.mode == "websocket":
                     user.ws_since_mono = user.last_resubscribe_mono = time.monotonic()
-                    self._submit_fills(user, start, "backfill")
+                    self._owe_backfill(user, start)
         elif isinstance(event, WsConnected):
             logger.info("market stream connected to %s", event.url)
 
@@ -580,25 +643,118 @@ class MarketStreamActor(pykka.ThreadingActor):
     # --- fills ------------------------------------------------------------------------------
 
     def _accept_fills(self, user: _User, raw_fills: Any) -> None:
-        fresh: list[Fill] = []
         for raw in raw_fills:
             try:
                 fill = Fill.from_wire(user.address, raw)
             except (KeyError, TypeError, ValueError, ArithmeticError):
                 logger.warning("dropped a malformed fill for %s: %.200r", user.address, raw)
                 continue
-            if fill.tid in user.seen:
-                continue
-            user.seen.add(fill.tid)
-            user.seen_order.append(fill.tid)
-            if len(user.seen_order) > self._seen_limit:
-                user.seen.discard(user.seen_order.popleft())
-            if user.last_fill_ms is None or fill.time_ms > user.last_fill_ms:
-                user.last_fill_ms = fill.time_ms
-            fresh.append(fill)
-        if fresh and self._fills_sink is not None:
-            fresh.sort(key=lambda f: (f.time_ms, f.tid))
-            self._fills_sink(user.address, tuple(fresh))
+            if fill.tid not in user.seen:
+                user.unstored[fill.tid] = fill
+        # While the sink is failing, new fills wait for the next retry instead of hammering it.
+        if user.store_failures == 0 or time.monotonic() >= user.store_retry_mono:
+            self._store_fills(user)
+        else:
+            self._limit_unstored(user)
+
+    def _store_fills(self, user: _User) -> None:
+        """Offer every unrecorded fill to the sink; mark seen only what it recorded."""
+        batch = tuple(sorted(user.unstored.values(), key=lambda f: (f.time_ms, f.tid)))
+        try:
+            if batch and self._fills_sink is not None:
+                self._fills_sink(user.address, batch)
+            for fill in batch:
+                del user.unstored[fill.tid]
+                self._mark_seen(user, fill)
+            self._report_stored_through(user)
+        except Exception:
+            user.store_failures += 1
+            delay = min(
+                self._sink_retry_cap, self._sink_retry_base * 2 ** (user.store_failures - 1)
+            )
+            user.store_retry_mono = time.monotonic() + delay
+            logger.warning(
+                "could not record the fills of %s (%d waiting, attempt %d); retrying in %.1fs",
+                user.address,
+                len(user.unstored),
+                user.store_failures,
+                delay,
+                exc_info=True,
+            )
+            self._limit_unstored(user)
+            return
+        if user.store_failures:
+            logger.info(
+                "recorded the fills of %s after %d failures", user.address, user.store_failures
+            )
+        user.store_failures = 0
+
+    def _mark_seen(self, user: _User, fill: Fill) -> None:
+        user.seen.add(fill.tid)
+        user.seen_order.append(fill.tid)
+        if len(user.seen_order) > self._seen_limit:
+            user.seen.discard(user.seen_order.popleft())
+        if user.last_fill_ms is None or fill.time_ms > user.last_fill_ms:
+            user.last_fill_ms = fill.time_ms
+
+    def _limit_unstored(self, user: _User) -> None:
+        """Memory stays bounded through a long outage: the newest waiting fills beyond
+        ``seen_tids_per_user`` are dropped and a backfill from the oldest of them is owed."""
+        if len(user.unstored) <= self._seen_limit:
+            return
+        ordered = sorted(user.unstored.values(), key=lambda f: (f.time_ms, f.tid))
+        dropped = ordered[self._seen_limit :]
+        for fill in dropped:
+            del user.unstored[fill.tid]
+        start = dropped[0].time_ms
+        if user.refetch_from_ms is None or start < user.refetch_from_ms:
+            user.refetch_from_ms = start
+        logger.warning(
+            "%d fills of %s dropped while they cannot be recorded; refetching from %d",
+            len(dropped),
+            user.address,
+            start,
+        )
+
+    def _report_stored_through(self, user: _User) -> None:
+        """Tell ``fills_stored_through`` how far every received fill is recorded; raises if that
+        fails (the caller retries).
+
+        Never past a fill still waiting (a fill at the same millisecond as a waiting one may be
+        stored, but the mark stays just below that millisecond), nor past an owed backfill.
+        """
+        if self._stored_through is None or user.last_fill_ms is None:
+            return
+        through = user.last_fill_ms
+        if user.unstored:
+            through = min(through, min(f.time_ms for f in user.unstored.values()) - 1)
+        if user.refetch_from_ms is not None:
+            through = min(through, user.refetch_from_ms - 1)
+        if user.stored_through_ms is not None and through <= user.stored_through_ms:
+            return
+        self._stored_through(user.address, through)
+        user.stored_through_ms = through
+
+    def _owe_backfill(self, user: _User, start_ms: int) -> None:
+        """Fetch ``user``'s fills from ``start_ms``; until they are in, the mark stays below."""
+        if user.refetch_from_ms is None or start_ms < user.refetch_from_ms:
+            user.refetch_from_ms = start_ms
+        user.refetch_in_flight += 1
+        self._submit_fills(user, user.refetch_from_ms, "backfill")
+
+    def _retry_fills(self, now: float) -> None:
+        """Offer refused fills again once their backoff is over, then run owed backfills (only
+        while nothing waits to be recorded: fetching more would not help a failing sink)."""
+        for user in self._users.values():
+            if user.store_failures and now >= user.store_retry_mono:
+                self._store_fills(user)
+            if (
+                user.refetch_from_ms is not None
+                and not user.refetch_in_flight
+                and not user.unstored
+                and now >= user.refetch_due_mono
+            ):
+                self._owe_backfill(user, user.refetch_from_ms)
 
     # --- polling and backfill ---------------------------------------------------------------
 
@@ -623,19 +779,17 @@ class MarketStreamActor(pykka.ThreadingActor):
     def _on_tick(self) -> None:
         now = time.monotonic()
         self._retry_unacked(now)
+        self._retry_fills(now)
         due = [
             u
             for u in self._users.values()
             if not u.poll_in_flight
             and now - u.last_poll_mono >= self._poll_interval
-            and (
-                u.mode == "polling"
-                or (not u.fills_acked and now - u.ws_since_mono >= self._ack_grace)
-            )
+            and not self._streams(u, now)
         ]
         due.sort(key=lambda u: u.last_poll_mono)
         for user in due:
-            weight = FILLS_WEIGHT + (OPEN_ORDERS_WEIGHT if self._polls_orders(user) else 0)
+            weight = FILLS_WEIGHT + (OPEN_ORDERS_WEIGHT if self._polls_orders() else 0)
             if not self._take_tokens(weight):
                 break
             user.poll_in_flight = True
@@ -646,7 +800,7 @@ class MarketStreamActor(pykka.ThreadingActor):
                 else user.since_ms
             )
             self._submit(user, "fills", "poll", start, charged=True)
-            if self._polls_orders(user):
+            if self._polls_orders():
                 self._submit(user, "open_orders", "poll", 0, charged=True)
 
     def _retry_unacked(self, now: float) -> None:
@@ -668,8 +822,10 @@ class MarketStreamActor(pykka.ThreadingActor):
                 order_client.unsubscribe(sub)
                 order_client.subscribe(sub)
 
-    def _polls_orders(self, user: _User) -> bool:
-        return self._order_sink is not None and user.mode == "polling"
+    def _polls_orders(self) -> bool:
+        """A polled user is polled for everything: also a websocket user whose orderUpdates
+        were refused or lost, so what its mode says is what happens."""
+        return self._order_sink is not None
 
     def _submit_fills(self, user: _User, start_ms: int, purpose: Literal["backfill"]) -> None:
         self._submit(user, "fills", purpose, start_ms)
@@ -706,7 +862,7 @@ class MarketStreamActor(pykka.ThreadingActor):
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
             with contextlib.suppress(pykka.ActorDeadError):
-                actor_ref.tell(_FetchDone(address, kind, purpose, result, error, started))
+                actor_ref.tell(_FetchDone(address, kind, purpose, result, error, started, start_ms))
 
         try:
             self._executor.submit(run)
@@ -719,14 +875,33 @@ class MarketStreamActor(pykka.ThreadingActor):
             return
         if done.kind == "fills" and done.purpose == "poll":
             user.poll_in_flight = False
+        backfill = done.kind == "fills" and done.purpose == "backfill"
+        if backfill:
+            user.refetch_in_flight -= 1
         if done.error is not None:
             logger.warning(
                 "%s %s for %s failed: %s", done.purpose, done.kind, done.account, done.error
             )
+            if backfill:  # still owed: tried again later
+                user.refetch_due_mono = time.monotonic() + max(
+                    self._poll_interval, self._sink_retry_base
+                )
             return
         assert done.result is not None
         if done.kind == "fills":
             self._accept_fills(user, done.result)
+            # The fetched fills are recorded or waiting in ``unstored`` (which holds the mark
+            # back itself): the backfill is no longer owed, unless another one is still out
+            # (it may cover a later gap) or one became owed from earlier meanwhile.
+            if (
+                backfill
+                and not user.refetch_in_flight
+                and user.refetch_from_ms is not None
+                and done.from_ms <= user.refetch_from_ms
+            ):
+                user.refetch_from_ms = None
+                if not user.store_failures:
+                    self._store_fills(user)  # only reports the mark now; retried if it fails
         elif self._order_sink is not None:
             orders = freeze(list(done.result))
             if orders != user.open_orders:

@@ -36,6 +36,7 @@ class ErrorCode(StrEnum):
     SIGNATURE = "SIGNATURE"
     ACCOUNT_NOT_FOUND = "ACCOUNT_NOT_FOUND"
     NOT_PERMITTED = "NOT_PERMITTED"
+    AGENT_REVOKED = "AGENT_REVOKED"
     VAULT_LOCKED = "VAULT_LOCKED"
     VAULT_NOT_FOUND = "VAULT_NOT_FOUND"
     STAKING_LOCKED = "STAKING_LOCKED"
@@ -152,6 +153,29 @@ class ExchangeUnavailable(TransientExchangeError):
 class RateLimited(TransientExchangeError):
     def __init__(self, message: str = "request weight budget exhausted", **kw) -> None:
         super().__init__(ErrorCode.RATE_LIMITED, message, **kw)
+
+
+_UNKNOWN_SIGNER = re.compile(r"user or api wallet (0x[0-9a-f]{40}) does not exist", re.IGNORECASE)
+
+
+def agent_revoked(signer: str, account: str, text: str) -> ExchangeRejected | None:
+    """The typed error when ``text`` is the exchange saying it does not know this agent signer.
+
+    Hyperliquid answers an action signed by a key it cannot map to an account with ``User or API
+    Wallet 0x… does not exist.`` (protocol §4.6, §5.1). For an agent key trading for another
+    account, that means its approval was revoked, replaced or expired: the wallet must stop being
+    trusted with the account (a wrong signature names some other address, so it never matches).
+    """
+    signer, account = signer.lower(), account.lower()
+    match = _UNKNOWN_SIGNER.search(text or "")
+    if signer == account or match is None or match.group(1).lower() != signer:
+        return None
+    return ExchangeRejected(
+        ErrorCode.AGENT_REVOKED,
+        f"The exchange no longer lists API wallet {signer} as approved for account {account} "
+        "(revoked, replaced or expired); approve it again from the account, then verify it.",
+        detail={"agent": signer, "account": account},
+    )
 
 
 def error_from_message(text: str, *, detail: dict | None = None) -> ExchangeError:

@@ -10,6 +10,11 @@ session), built from metadata fetched once. Signed calls for one signer must not
 the ``ExchangeActor`` serializes them per signer — and each signer gets its own SDK ``Exchange`` on
 first use. Every HTTP call carries a timeout and is charged to the shared rate limiter first.
 
+Priority. Calls made on a thread marked with ``mark_write_lane`` (the signer actors' threads) are
+writes for the rate limiter, reads included: the cloid lookups that settle an order, the mid a
+market order is priced from. Every other read waits at most ``read_wait`` seconds for weight and
+is then shed with ``RateLimited``, so a crowd of readers can neither starve orders nor queue.
+
 Nonces. The SDK uses the wall clock in milliseconds as the nonce, so two actions of one signer in
 the same millisecond collide (``duplicate nonce``). Signed actions are therefore built with the
 SDK's own signing helpers and a per-signer nonce that is ``max(now_ms, last + 1)``: strictly
@@ -79,6 +84,7 @@ from hyperdesk.exchange.models import (
     to_decimal,
 )
 from hyperdesk.exchange.ratelimit import (
+    Priority,
     WeightedRateLimiter,
     exchange_weight,
     info_items_weight,
@@ -88,6 +94,7 @@ from hyperdesk.exchange.ratelimit import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 10.0
+DEFAULT_READ_WAIT = 2.0
 FILLS_PAGE_SIZE = 500
 HYPE_WEI_DECIMALS = 8
 USD_DECIMALS = 6
@@ -218,6 +225,7 @@ class HyperliquidAPI:
         timeout: float = DEFAULT_TIMEOUT,
         rate_limiter: WeightedRateLimiter | None = None,
         rate_limit_wait: float | None = None,
+        read_wait: float = DEFAULT_READ_WAIT,
         resolve_attempts: int = 3,
         resolve_backoff: float = 0.25,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
@@ -229,6 +237,8 @@ class HyperliquidAPI:
         self.timeout = timeout
         self.rate_limiter = rate_limiter or WeightedRateLimiter()
         self.rate_limit_wait = timeout if rate_limit_wait is None else rate_limit_wait
+        self.read_wait = min(read_wait, self.rate_limit_wait)
+        self._lane = threading.local()  # .writing: this thread's calls are writes
         self.resolve_attempts = max(1, resolve_attempts)
         self.resolve_backoff = resolve_backoff
         self._clock_ms = clock_ms
@@ -262,6 +272,27 @@ class HyperliquidAPI:
         except ServerError as exc:
             raise error_from_http(exc.status_code, exc.message) from None
 
+    def mark_write_lane(self) -> None:
+        """From now on, every call from the current thread spends weight as a write.
+
+        Called once by each signer actor on its own thread: whatever it reads, it reads for an
+        order, a cancel or a transfer already under way.
+        """
+        self._lane.writing = True
+
+    def _acquire_info(self, request_type: str) -> None:
+        """Charge one ``/info`` request: as a write on a write lane, else as a shed-able read."""
+        weight = info_weight(request_type)
+        if getattr(self._lane, "writing", False):
+            self.rate_limiter.acquire(weight, self.rate_limit_wait, priority=Priority.WRITE)
+        else:
+            self.rate_limiter.acquire(weight, self.read_wait, priority=Priority.READ)
+
+    @property
+    def meta_loaded(self) -> bool:
+        """True once market metadata is cached: ``market`` then answers from memory."""
+        return self._meta is not None
+
     def _bootstrap_client(self) -> API:
         client = getattr(self._local, "bootstrap", None)
         if client is None:
@@ -278,9 +309,9 @@ class HyperliquidAPI:
 
     def _load_meta(self) -> None:
         client = self._bootstrap_client()
-        self.rate_limiter.acquire(info_weight("spotMeta"), self.rate_limit_wait)
+        self._acquire_info("spotMeta")
         spot_meta = self._raw_post(client, "/info", {"type": "spotMeta"})
-        self.rate_limiter.acquire(info_weight("meta"), self.rate_limit_wait)
+        self._acquire_info("meta")
         meta = self._raw_post(client, "/info", {"type": "meta", "dex": ""})
         if not isinstance(meta, dict) or not isinstance(spot_meta, dict):
             raise ExchangeRejected(ErrorCode.EXCHANGE_ERROR, "the exchange sent no metadata")
@@ -337,7 +368,7 @@ class HyperliquidAPI:
     def info_request(self, body: dict[str, Any]) -> Any:
         """POST ``/info`` with the right weight charged first; typed errors on failure."""
         request_type = str(body.get("type"))
-        self.rate_limiter.acquire(info_weight(request_type), self.rate_limit_wait)
+        self._acquire_info(request_type)
         result = self._raw_post(self._info(), "/info", body)
         if isinstance(result, list):
             extra = info_items_weight(request_type, len(result))
@@ -575,7 +606,9 @@ class HyperliquidAPI:
                 signature = sign_user_signed_action(
                     account, action, types, primary, self.is_mainnet
                 )
-        self.rate_limiter.acquire(exchange_weight(batch), self.rate_limit_wait)
+        self.rate_limiter.acquire(
+            exchange_weight(batch), self.rate_limit_wait, priority=Priority.WRITE
+        )
         if self._on_signed_action is not None:
             self._on_signed_action(wallet.address, nonce, str(action.get("type")))
         try:

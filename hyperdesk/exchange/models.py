@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from hyperdesk.exchange.decimal_bounds import plain
+
 Side = Literal["buy", "sell"]
 OrderType = Literal["limit", "market"]
 Tif = Literal["Gtc", "Ioc", "Alo"]
@@ -60,13 +62,12 @@ def to_decimal(value: Any, default: Decimal | None = None) -> Decimal:
 def plain_decimal(value: Decimal) -> str:
     """An exact decimal string without exponent or trailing zeros: ``Decimal("1100.0")`` →
     ``"1100"``, ``-0`` → ``"0"``. The one format for numbers we send: to the exchange and in
-    our own API (api.md: decimal quantities are JSON strings)."""
-    if not value.is_finite():
-        raise ValueError("not a finite number")
-    text = format(value.normalize(), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    our own API (api.md: decimal quantities are JSON strings).
+
+    Exact: no rounding to the context's precision and no flushing of tiny values to ``"0"``
+    (``normalize()`` would do both); a value too extreme to write out raises ``ValueError``.
+    """
+    return plain(value)
 
 
 def _optional_decimal(value: Any) -> Decimal | None:

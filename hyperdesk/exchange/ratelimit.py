@@ -3,6 +3,13 @@
 Hyperliquid limits a server's IP, not a user: 1200 weight per minute shared by every REST call the
 platform makes. One ``WeightedRateLimiter`` is shared by every thread that calls the exchange, so
 the platform slows itself down before the exchange answers 429.
+
+Writes go first. Reads (market data, account views, polling) are what anyone can trigger in
+bulk, so they are the ones that must give way: a read may not take the bucket below the part
+kept for writes (``write_reserve``), yields to any write that is waiting, and waits only as long
+as its caller allows before it is shed with ``RateLimited`` — never in an unbounded queue that
+keeps spending after the crowd has gone. Orders, cancels, modifies and the lookups that settle
+an order's unknown outcome are writes.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from enum import StrEnum
 
 from hyperdesk.exchange.errors import RateLimited
 
@@ -27,6 +35,15 @@ LIGHT_INFO_TYPES = frozenset(
 HEAVY_INFO_TYPES = {"userRole": 60}
 DEFAULT_CAPACITY = 1200
 DEFAULT_WINDOW_SECONDS = 60.0
+#: Part of the bucket reads may never take: what is left for orders when reads have spent the rest.
+DEFAULT_WRITE_RESERVE = 0.25
+
+
+class Priority(StrEnum):
+    """Who is asking for weight: a signed action (or its outcome lookup) or a mere read."""
+
+    WRITE = "write"
+    READ = "read"
 
 
 def exchange_weight(batch_length: int = 1) -> int:
@@ -60,13 +77,19 @@ class WeightedRateLimiter:
         capacity: int = DEFAULT_CAPACITY,
         window_seconds: float = DEFAULT_WINDOW_SECONDS,
         *,
+        write_reserve: float = DEFAULT_WRITE_RESERVE,
         clock: Callable[[], float] = time.monotonic,
         wait: Callable[[threading.Condition, float], None] | None = None,
     ) -> None:
         if capacity <= 0 or window_seconds <= 0:
             raise ValueError("capacity and window must be positive")
+        if not 0 <= write_reserve < 1:
+            raise ValueError("write_reserve is a fraction of the bucket, from 0 up to (not) 1")
         self.capacity = capacity
         self.rate = capacity / window_seconds  # tokens per second
+        #: Tokens a read must leave in the bucket (whole tokens, at most what one read could need).
+        self.write_reserve = int(capacity * write_reserve)
+        self._writers_waiting = 0
         self._clock = clock
         self._wait = wait or (lambda cond, seconds: cond.wait(seconds))
         self._cond = threading.Condition()
@@ -86,6 +109,12 @@ class WeightedRateLimiter:
             self._refill()
             return self._tokens
 
+    @property
+    def writers_waiting(self) -> int:
+        """Writes waiting for weight now (reads give way to them)."""
+        with self._cond:
+            return self._writers_waiting
+
     def try_acquire(self, weight: int) -> bool:
         """Take ``weight`` tokens if they are available now; never blocks."""
         self._check(weight)
@@ -96,30 +125,51 @@ class WeightedRateLimiter:
                 return True
             return False
 
-    def acquire(self, weight: int = 1, timeout: float | None = None) -> None:
+    def acquire(
+        self, weight: int = 1, timeout: float | None = None, *, priority: Priority = Priority.WRITE
+    ) -> None:
         """Block until ``weight`` tokens are available and take them.
 
         Raises ``RateLimited`` if they would not be available within ``timeout`` seconds (``None``
         waits as long as needed; ``0`` does not wait). Fails fast rather than sleeping when the
-        deficit cannot be refilled before the deadline.
+        deficit cannot be refilled before the deadline. A ``READ`` leaves ``write_reserve`` tokens
+        in the bucket and waits while any write is waiting, so writes never queue behind reads.
         """
         self._check(weight)
+        is_read = priority is Priority.READ
+        floor = min(self.write_reserve, self.capacity - weight) if is_read else 0
         with self._cond:
             deadline = None if timeout is None else self._clock() + timeout
-            while True:
-                self._refill()
-                if self._tokens >= weight:
-                    self._tokens -= weight
-                    return
-                needed = (weight - self._tokens) / self.rate
-                now = self._clock()
-                if deadline is not None and now + needed > deadline:
-                    raise RateLimited(
-                        f"request weight budget exhausted: {weight} needed, "
-                        f"{self._tokens:.0f} available, next in {needed:.2f}s",
-                        detail={"retry_after_seconds": round(needed, 3)},
+            waiting_as_writer = False
+            try:
+                while True:
+                    self._refill()
+                    writers_ahead = is_read and self._writers_waiting > 0
+                    if not writers_ahead and self._tokens - weight >= floor:
+                        self._tokens -= weight
+                        return
+                    # A read behind a waiting write cannot know when its turn comes; it looks again
+                    # when notified or after a token's worth of refill.
+                    needed = (
+                        max(1.0, weight + floor - self._tokens) / self.rate
+                        if writers_ahead
+                        else (weight + floor - self._tokens) / self.rate
                     )
-                self._wait(self._cond, needed)
+                    now = self._clock()
+                    if deadline is not None and now + needed > deadline:
+                        raise RateLimited(
+                            f"request weight budget exhausted: {weight} needed, "
+                            f"{self._tokens:.0f} available, next in {needed:.2f}s",
+                            detail={"retry_after_seconds": round(needed, 3)},
+                        )
+                    if not is_read and not waiting_as_writer:
+                        waiting_as_writer = True
+                        self._writers_waiting += 1
+                    self._wait(self._cond, needed)
+            finally:
+                if waiting_as_writer:
+                    self._writers_waiting -= 1
+                    self._cond.notify_all()
 
     def charge(self, weight: int) -> None:
         """Take ``weight`` tokens now without waiting (the bucket may go negative).

@@ -9,11 +9,16 @@ Rules (Hyperliquid docs, "Tick and lot size"):
   (6 for perps, 8 for spot); integer prices are always valid whatever their significant figures;
 * a size is positive with at most ``szDecimals`` decimal places;
 * an order's notional (price x size) must be at least $10 (10 quote units on spot).
+
+Digits are counted exactly from the digit tuple (``decimal_bounds``), never through
+``normalize()``, which flushes ``1e-999999999`` to zero and would call it a valid whole size.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+
+from hyperdesk.exchange.decimal_bounds import decimal_places, significant_digits, strip_zeros
 
 MAX_SIGNIFICANT_FIGURES = 5
 PERP_MAX_DECIMALS = 6
@@ -27,26 +32,15 @@ def max_price_decimals(sz_decimals: int, *, is_spot: bool) -> int:
     return max(0, base - sz_decimals)
 
 
-def _decimal_places(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
-    assert isinstance(exponent, int)
-    return max(0, -exponent)
-
-
-def _significant_figures(value: Decimal) -> int:
-    digits = value.normalize().as_tuple().digits
-    return len(digits)
-
-
 def is_valid_price(px: Decimal, sz_decimals: int, *, is_spot: bool) -> bool:
     """True when ``px`` is positive and on the asset's price grid."""
     if not px.is_finite() or px <= 0:
         return False
     if px == px.to_integral_value():
         return True
-    if _decimal_places(px) > max_price_decimals(sz_decimals, is_spot=is_spot):
+    if decimal_places(px) > max_price_decimals(sz_decimals, is_spot=is_spot):
         return False
-    return _significant_figures(px) <= MAX_SIGNIFICANT_FIGURES
+    return significant_digits(px) <= MAX_SIGNIFICANT_FIGURES
 
 
 def price_quantum(px: Decimal, sz_decimals: int, *, is_spot: bool) -> Decimal:
@@ -73,14 +67,14 @@ def nearest_valid_price(
     if not is_valid_price(result, sz_decimals, is_spot=is_spot):
         # Rounding up crossed a power of ten (9.99995 -> 10.0000): one more pass on the new grid.
         result = result.quantize(price_quantum(result, sz_decimals, is_spot=is_spot), rounding)
-    return result.normalize() if result != result.to_integral_value() else result.quantize(1)
+    return strip_zeros(result) if result != result.to_integral_value() else result.quantize(1)
 
 
 def is_valid_size(sz: Decimal, sz_decimals: int) -> bool:
     """True when ``sz`` is positive with at most ``sz_decimals`` decimals."""
     if not sz.is_finite() or sz <= 0:
         return False
-    return _decimal_places(sz) <= sz_decimals
+    return decimal_places(sz) <= sz_decimals
 
 
 def round_size_down(sz: Decimal, sz_decimals: int) -> Decimal:

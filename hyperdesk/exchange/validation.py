@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from hyperdesk.exchange import rules
+from hyperdesk.exchange.decimal_bounds import NumberOutOfBounds, check_bounds
 from hyperdesk.exchange.errors import ErrorCode
-from hyperdesk.exchange.models import Market, OrderRequest, to_decimal
+from hyperdesk.exchange.models import Market, OrderRequest, plain_decimal, to_decimal
 
 _MAX_SLIPPAGE = Decimal("0.5")
 # Far beyond any real price or size, and where float-based clients (the SDK) lose exactness;
@@ -45,7 +46,8 @@ class Rejection:
 
 
 def _number(value: object, field: str) -> tuple[Decimal | None, Rejection | None]:
-    """A finite positive Decimal, or the rejection saying why not (NaN, inf, 1e309, <= 0, junk)."""
+    """A finite positive Decimal inside the ``decimal_bounds``, or the rejection saying why not
+    (NaN, inf, 1e309, 1e-999999999, <= 0, junk)."""
     if isinstance(value, bool):
         return None, Rejection(ErrorCode.INVALID_NUMBER, f"{field} must be a number", field)
     try:
@@ -54,6 +56,10 @@ def _number(value: object, field: str) -> tuple[Decimal | None, Rejection | None
         return None, Rejection(
             ErrorCode.INVALID_NUMBER, f"{field} must be a finite number, got {value!r}", field
         )
+    try:
+        check_bounds(number)
+    except NumberOutOfBounds as exc:
+        return None, Rejection(ErrorCode.INVALID_NUMBER, f"{field} {exc}", field)
     if number <= 0:
         return None, Rejection(ErrorCode.INVALID_NUMBER, f"{field} must be positive", field)
     if number >= MAX_NUMBER:
@@ -153,7 +159,7 @@ def validate_order(
         needed = _min_size(min_notional, value_price, market.sz_decimals)
         return Rejection(
             ErrorCode.MIN_NOTIONAL,
-            f"order value {(value_price * size).normalize():f} is below the minimum of "
+            f"order value {plain_decimal(value_price * size)} is below the minimum of "
             f"${min_notional}; the smallest size at this price is {needed}",
             "size",
             needed,

@@ -10,9 +10,11 @@ from fastapi.staticfiles import StaticFiles
 from hyperdesk import __version__
 from hyperdesk.http.body_limit import BodySizeLimitMiddleware
 from hyperdesk.http.errors import install_error_handlers
+from hyperdesk.http.request_budget import RequestBudget, RequestBudgetMiddleware, TokenBuckets
 from hyperdesk.http.routes import auth, earn, health, live, markets, orders, trades, wallets
 from hyperdesk.http.security_headers import SecurityHeadersMiddleware
 from hyperdesk.services import Services
+from hyperdesk.trading.public_data import PublicMarketData
 
 FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend"
 
@@ -27,8 +29,11 @@ def create_app(services: Services, *, frontend_dir: Path = FRONTEND_DIR) -> Fast
         openapi_url="/api/openapi.json",
     )
     app.state.services = services
+    app.state.public_data = _public_data(services)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware)
+    # before any worker thread or exchange weight is spent on a request over its budget
+    app.add_middleware(RequestBudgetMiddleware, budget=_request_budget(services))
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: a refusal carries the headers too
 
     api = APIRouter(prefix="/api")
@@ -45,3 +50,38 @@ def create_app(services: Services, *, frontend_dir: Path = FRONTEND_DIR) -> Fast
     if frontend_dir.is_dir():
         app.mount("/", StaticFiles(directory=frontend_dir, html=True), name="frontend")
     return app
+
+
+def _public_data(services: Services) -> PublicMarketData:
+    settings = services.settings
+    return PublicMarketData(
+        services.exchange,
+        services.market,
+        quote_ttl=settings.quote_cache_seconds,
+        reference_ttl=settings.reference_cache_seconds,
+        known_vaults=services.known_vaults,
+    )
+
+
+def _request_budget(services: Services) -> RequestBudget:
+    settings = services.settings
+    clients = settings.request_budget_max_clients
+    return RequestBudget(
+        users=TokenBuckets(
+            burst=settings.requests_per_user_burst,
+            per_second=settings.requests_per_user_per_second,
+            max_keys=clients,
+        ),
+        ips=TokenBuckets(
+            burst=settings.requests_per_ip_burst,
+            per_second=settings.requests_per_ip_per_second,
+            max_keys=clients,
+        ),
+        heavy=TokenBuckets(
+            burst=settings.heavy_requests_per_user_burst,
+            per_second=settings.heavy_requests_per_user_per_minute / 60,
+            max_keys=clients,
+        ),
+        user_of=services.accounts.claimed_user_id,
+        refusal_delay=settings.request_refusal_delay_seconds,
+    )

@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hyperdesk.accounts.service import UserView
 from hyperdesk.errors import Unauthorized
+from hyperdesk.http.forwarded import parse_networks, resolve_client_ip
 from hyperdesk.services import Services
 
 _bearer = HTTPBearer(auto_error=False, description="an access token from /api/auth/login")
@@ -36,4 +37,18 @@ CurrentUser = Annotated[UserView, Depends(current_user)]
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The real client's address: the socket peer, or — when that peer is one of the operator's
+    trusted proxies (`HYPERDESK_TRUSTED_PROXIES`) — the client named in `X-Forwarded-For`.
+
+    Every per-client limit (login throttling, registrations, request budgets) keys on this, so
+    behind a proxy it must not collapse all clients into the proxy's address, and it must not let
+    a client outside the proxies pick its own address with a forged header.
+    """
+    app = request.scope.get("app")  # absent when called from outside the application
+    services = getattr(app.state, "services", None) if app is not None else None
+    proxies = services.settings.trusted_proxies if services is not None else ()
+    return resolve_client_ip(
+        request.client.host if request.client else None,
+        request.headers.getlist("x-forwarded-for"),
+        parse_networks(proxies),
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -52,7 +53,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ExchangeError)
     async def exchange_error(_request: Request, exc: ExchangeError) -> JSONResponse:
-        return JSONResponse({"detail": exc.to_dict()}, status_code=_exchange_status(exc))
+        headers = {}
+        if isinstance(exc, RateLimited):  # shed for the exchange budget: say when to come back
+            headers["Retry-After"] = str(_retry_after_seconds(exc))
+        return JSONResponse(
+            {"detail": exc.to_dict()}, status_code=_exchange_status(exc), headers=headers
+        )
 
     @app.exception_handler(OperationalError)
     async def database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
@@ -92,6 +98,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             error_body("INTERNAL", "Something went wrong on the server."), status_code=500
         )
+
+
+def _retry_after_seconds(exc: RateLimited) -> int:
+    try:
+        seconds = float(exc.detail.get("retry_after_seconds", 1))
+    except (TypeError, ValueError):
+        seconds = 1.0
+    return max(1, math.ceil(seconds))
 
 
 def _exchange_status(exc: ExchangeError) -> int:

@@ -1,7 +1,8 @@
 """Fan-out of live events to browsers on `/api/ws`.
 
 Actors publish from their own threads; each browser connection has a bounded asyncio queue on the
-server's event loop. A browser that cannot keep up is disconnected instead of buffering forever.
+server's event loop. A browser that cannot keep up is disconnected instead of buffering forever,
+and one user may hold only so many sockets: each costs a queue here and its topics upstream.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+
+from hyperdesk.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +28,7 @@ class LiveConnection:
     queue: asyncio.Queue[dict[str, Any] | None]
     topics: set[str] = field(default_factory=set)
     overflowed: bool = False
+    closed: bool = False
 
 
 class LiveHub:
@@ -36,15 +40,24 @@ class LiveHub:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def connect(self, user_id: int) -> LiveConnection:
-        """Called on the event loop by the websocket route."""
+    def connect(self, user_id: int, max_per_user: int | None = None) -> LiveConnection:
+        """Called on the event loop by the websocket route; raises ``TOO_MANY_SOCKETS`` when
+        ``user_id`` already holds ``max_per_user`` connections."""
         self._loop = asyncio.get_running_loop()
         connection = LiveConnection(next(self._ids), user_id, asyncio.Queue(QUEUE_LIMIT))
         with self._lock:
+            if max_per_user is not None:
+                held = sum(1 for c in self._connections.values() if c.user_id == user_id)
+                if held >= max_per_user:
+                    raise DomainError(
+                        f"At most {max_per_user} live connections per user; close one first.",
+                        code="TOO_MANY_SOCKETS",
+                    )
             self._connections[connection.id] = connection
         return connection
 
     def disconnect(self, connection: LiveConnection) -> None:
+        connection.closed = True
         with self._lock:
             self._connections.pop(connection.id, None)
 

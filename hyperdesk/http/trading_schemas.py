@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, SecretStr
 
+from hyperdesk.exchange.decimal_bounds import check_bounds
 from hyperdesk.exchange.models import plain_decimal
 from hyperdesk.http.schemas import StrictIn
 
@@ -30,9 +31,13 @@ Oid = Annotated[int, Field(ge=0, le=MAX_INT64)]
 TimeMs = Annotated[int, Field(ge=0, le=MAX_INT64, description="ms")]
 
 
+def _bounded(value: Decimal) -> Decimal:
+    """Refuse what Decimal accepts but cannot handle safely (``decimal_bounds``): ``1e-999999999``
+    would pass ``> 0`` and later be flushed to ``0`` or written out as a million digits."""
+    return check_bounds(value)
+
+
 def _positive_finite(value: Decimal) -> Decimal:
-    if not value.is_finite():
-        raise ValueError("must be a finite number")
     if value <= 0:
         raise ValueError("must be greater than zero")
     if value >= MAX_AMOUNT:
@@ -46,7 +51,10 @@ def _address(value: str) -> str:
     return value.lower()
 
 
-PositiveDecimal = Annotated[Decimal, AfterValidator(_positive_finite)]
+#: Every money field in a request is one of these two: a decimal inside the documented bounds
+#: (finite, at most 30 decimal places and 28 significant digits, below 1e30), optionally positive.
+BoundedDecimal = Annotated[Decimal, AfterValidator(_bounded)]
+PositiveDecimal = Annotated[Decimal, AfterValidator(_bounded), AfterValidator(_positive_finite)]
 Address = Annotated[str, AfterValidator(_address)]
 Coin = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9@/:_-]+$")]
 
@@ -74,13 +82,23 @@ class WalletOut(BaseModel):
     verified: bool = Field(
         description="holds the account's own key, or the exchange lists it as an approved agent"
     )
+    verified_at: datetime | None = Field(
+        default=None, description="when the exchange last confirmed the approval (agents)"
+    )
+    verification_checked_at: datetime | None = Field(
+        default=None, description="when the exchange was last asked (agents; periodically)"
+    )
+    verification_error: str | None = Field(
+        default=None,
+        description="why the wallet is not (or no longer) verified, or why the last check failed",
+    )
     created_at: datetime
     warnings: list[str] = []
 
 
 class FaucetIn(StrictIn):
     amount: PositiveDecimal = Field(le=Decimal(1_000_000), description="paper USDC")
-    hype: Decimal = Field(default=Decimal(0), ge=0, le=Decimal(1_000_000))
+    hype: BoundedDecimal = Field(default=Decimal(0), ge=0, le=Decimal(1_000_000))
 
 
 class LeverageIn(StrictIn):
@@ -164,7 +182,7 @@ class OrderIn(StrictIn):
     price: PositiveDecimal | None = None
     tif: Literal["Gtc", "Ioc", "Alo"] = "Gtc"
     reduce_only: bool = False
-    slippage: Decimal = Field(default=Decimal("0.05"), gt=0, le=Decimal("0.5"))
+    slippage: BoundedDecimal = Field(default=Decimal("0.05"), gt=0, le=Decimal("0.5"))
     trigger_price: PositiveDecimal | None = None
     trigger_kind: Literal["tp", "sl"] | None = None
 

@@ -3,6 +3,11 @@
 Signatures and nonces were checked by the server; here we only decide what the action does. A
 rejected action (``{"status": "err", ...}``) changes nothing: every handler validates before it
 mutates. Per-order errors inside ``statuses`` reject only that order.
+
+Every action is decoded whole (``decode``) before any of it runs: a cancel batch whose third item
+is malformed must not apply the first two and then fail. The server runs ``decode`` before it
+records the nonce, so an undecodable action leaves no trace at all (like Hyperliquid, which
+refuses such a body before it reaches the chain).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import re
 from collections.abc import Callable
 from decimal import Decimal
 
+from hyperdesk.exchange.rules import is_cloid
 from hyperdesk.paper.accounts import ZERO, Account, Agent, LeverageSetting
 from hyperdesk.paper.engine import (
     HYPE_WEI,
@@ -69,6 +75,10 @@ def execute(
     kind = action.get("type") if isinstance(action, dict) else None
     if not isinstance(kind, str):
         return err("Failed to deserialize the JSON body into the target type: missing field `type`")
+    try:
+        decode(engine, action)
+    except ActionFormatError as exc:
+        return err(f"Failed to deserialize the JSON body into the target type: {exc}")
     if signer != account and signer in engine.agents and kind in AGENT_FORBIDDEN:
         return err(
             f"Agent wallet {signer} is not allowed to perform {kind}; sign with the main wallet."
@@ -94,6 +104,187 @@ def execute(
     acct.n_requests += 1
     engine.flush_events()
     return result
+
+
+# ---------------------------------------------------------------------- decoding
+
+U32 = 2**32
+U64 = 2**64
+I64 = 2**63
+GROUPINGS = ("na", "normalTpsl", "positionTpsl")
+
+
+def decode(engine: Engine, action: dict) -> None:
+    """Check the shape of the whole ``action`` without applying any of it.
+
+    Raises ``ActionFormatError`` for what Hyperliquid's deserializer would refuse: a missing
+    field, a wrong type, a number that is not a bounded decimal string (``numbers``) or an
+    integer out of its wire range. Business rules (balances, open orders, limits) stay with the
+    handlers, which run only once the whole action has decoded.
+    """
+    decoder = _DECODERS.get(action.get("type"))
+    if decoder is not None:
+        decoder(engine, action)
+
+
+def _list(mapping: object, key: str) -> list:
+    items = _require(mapping, key)
+    if not isinstance(items, list):
+        raise ActionFormatError(f"`{key}` must be a list")
+    return items
+
+
+def _int(mapping: object, key: str, *, low: int, high: int) -> int:
+    value = _require(mapping, key)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value < high:
+        raise ActionFormatError(f"`{key}` must be an integer from {low} to {high - 1}")
+    return value
+
+
+def _typed(mapping: object, key: str, kind: type, what: str) -> object:
+    value = _require(mapping, key)
+    if not isinstance(value, kind):
+        raise ActionFormatError(f"`{key}` must be {what}")
+    return value
+
+
+def _decimal(raw: object, key: str) -> Decimal:
+    try:
+        return parse_decimal(raw)
+    except ValueError as exc:
+        raise ActionFormatError(f"invalid `{key}`: {exc}") from None
+
+
+def _decode_order_wire(engine: Engine, raw: object) -> None:
+    if isinstance(raw, dict):
+        for key in ("p", "s"):
+            if key in raw:
+                _decimal(raw[key], key)
+        kind = raw.get("t")
+        trigger = kind.get("trigger") if isinstance(kind, dict) else None
+        if isinstance(trigger, dict) and "triggerPx" in trigger:
+            _decimal(trigger["triggerPx"], "triggerPx")
+    with contextlib.suppress(OrderRejected):  # an unknown asset is a per-order error
+        engine.parse_order(raw)
+
+
+def _decode_order_ref(mapping: object, key: str) -> None:
+    ref = _require(mapping, key)
+    if isinstance(ref, str) and is_cloid(ref):
+        return
+    if not isinstance(ref, int) or isinstance(ref, bool) or not 0 <= ref < U64:
+        raise ActionFormatError(f"`{key}` must be an order id or a 16-byte hex cloid")
+
+
+def _decode_order(engine: Engine, action: dict) -> None:
+    if action.get("grouping", "na") not in GROUPINGS:
+        raise ActionFormatError("unknown `grouping`")
+    for raw in _list(action, "orders"):
+        _decode_order_wire(engine, raw)
+
+
+def _decode_cancel(engine: Engine, action: dict) -> None:
+    for item in _list(action, "cancels"):
+        _int(item, "a", low=0, high=U32)
+        _int(item, "o", low=0, high=U64)
+
+
+def _decode_cancel_by_cloid(engine: Engine, action: dict) -> None:
+    for item in _list(action, "cancels"):
+        _int(item, "asset", low=0, high=U32)
+        if not is_cloid(_require(item, "cloid")):
+            raise ActionFormatError("`cloid` must be a 16-byte hex string")
+
+
+def _decode_modify(engine: Engine, action: dict) -> None:
+    _decode_order_ref(action, "oid")
+    _decode_order_wire(engine, _require(action, "order"))
+
+
+def _decode_batch_modify(engine: Engine, action: dict) -> None:
+    for item in _list(action, "modifies"):
+        _decode_modify(engine, item)
+
+
+def _decode_schedule_cancel(engine: Engine, action: dict) -> None:
+    if action.get("time") is not None:
+        _int(action, "time", low=0, high=U64)
+
+
+def _decode_update_leverage(engine: Engine, action: dict) -> None:
+    _int(action, "asset", low=0, high=U32)
+    _typed(action, "isCross", bool, "a boolean")
+    _int(action, "leverage", low=0, high=U32)
+
+
+def _decode_update_isolated_margin(engine: Engine, action: dict) -> None:
+    _int(action, "asset", low=0, high=U32)
+    _int(action, "ntli", low=-I64, high=I64)
+
+
+def _decode_amount(engine: Engine, action: dict) -> None:
+    _decimal(_require(action, "amount"), "amount")
+
+
+def _decode_usd_send(engine: Engine, action: dict) -> None:
+    _typed(action, "destination", str, "an address")
+    _decode_amount(engine, action)
+
+
+def _decode_usd_class_transfer(engine: Engine, action: dict) -> None:
+    _typed(action, "toPerp", bool, "a boolean")
+    raw = _typed(action, "amount", str, "a decimal string")
+    assert isinstance(raw, str)
+    _decimal(raw.split(" subaccount:", 1)[0], "amount")
+
+
+def _decode_spot_send(engine: Engine, action: dict) -> None:
+    _typed(action, "destination", str, "an address")
+    _typed(action, "token", str, "a token name")
+    _decode_amount(engine, action)
+
+
+def _decode_vault_transfer(engine: Engine, action: dict) -> None:
+    _typed(action, "vaultAddress", str, "an address")
+    _typed(action, "isDeposit", bool, "a boolean")
+    _int(action, "usd", low=0, high=U64)
+
+
+def _decode_approve_agent(engine: Engine, action: dict) -> None:
+    _typed(action, "agentAddress", str, "an address")
+    if not isinstance(action.get("agentName") or "", str):
+        raise ActionFormatError("`agentName` must be a string")
+
+
+def _decode_wei(engine: Engine, action: dict) -> None:
+    _int(action, "wei", low=0, high=U64)
+
+
+def _decode_token_delegate(engine: Engine, action: dict) -> None:
+    _typed(action, "validator", str, "an address")
+    _typed(action, "isUndelegate", bool, "a boolean")
+    _decode_wei(engine, action)
+
+
+_DECODERS: dict[object, Callable[[Engine, dict], None]] = {
+    "order": _decode_order,
+    "cancel": _decode_cancel,
+    "cancelByCloid": _decode_cancel_by_cloid,
+    "batchModify": _decode_batch_modify,
+    "modify": _decode_modify,
+    "scheduleCancel": _decode_schedule_cancel,
+    "updateLeverage": _decode_update_leverage,
+    "updateIsolatedMargin": _decode_update_isolated_margin,
+    "usdSend": _decode_usd_send,
+    "withdraw3": _decode_amount,
+    "usdClassTransfer": _decode_usd_class_transfer,
+    "spotSend": _decode_spot_send,
+    "vaultTransfer": _decode_vault_transfer,
+    "approveAgent": _decode_approve_agent,
+    "tokenDelegate": _decode_token_delegate,
+    "cDeposit": _decode_wei,
+    "cWithdraw": _decode_wei,
+}
 
 
 # ---------------------------------------------------------------------- orders
@@ -141,10 +332,6 @@ def _order(engine: Engine, acct: Account, action: dict, now: int) -> dict:
         raise ActionFormatError("`orders` must be a list")
     if not orders:
         raise ActionRejected("Order batch is empty.")
-    # Parse every order first: a malformed one fails the whole action before anything happens.
-    for raw in orders:
-        with contextlib.suppress(OrderRejected):
-            engine.parse_order(raw)
     statuses: list = []
     parent = None
     parent_status = None
@@ -233,7 +420,6 @@ def _modify_one(engine: Engine, acct: Account, ref: object, raw: object, now: in
     old = engine.find_order(acct.address, ref)
     asset = raw.get("a") if isinstance(raw, dict) else None
     if old is None or old.oid not in engine.open_orders.get(acct.address, {}):
-        engine.parse_order(raw)  # format errors still fail the action
         return _order_error(engine, OrderRejected("Cannot modify canceled or filled order"), asset)
     req, error = _place(engine, acct, raw, now, exclude_oid=old.oid)
     if error is not None:
@@ -246,10 +432,6 @@ def _batch_modify(engine: Engine, acct: Account, action: dict, now: int) -> dict
     modifies = _require(action, "modifies")
     if not isinstance(modifies, list):
         raise ActionFormatError("`modifies` must be a list")
-    for m in modifies:
-        _require(m, "oid")
-        with contextlib.suppress(OrderRejected):
-            engine.parse_order(_require(m, "order"))
     statuses = [
         _modify_one(engine, acct, _require(m, "oid"), _require(m, "order"), now) for m in modifies
     ]
@@ -348,10 +530,7 @@ def _update_isolated_margin(engine: Engine, acct: Account, action: dict, now: in
 
 
 def _amount(raw: object) -> Decimal:
-    try:
-        value = parse_decimal(raw)
-    except ValueError as exc:
-        raise ActionFormatError("`amount` must be a decimal string") from exc
+    value = _decimal(raw, "amount")
     if value <= 0:
         raise ActionRejected("Invalid amount.")
     return value

@@ -17,7 +17,7 @@ from hyperdesk.paper import actions
 from hyperdesk.paper import info as info_module
 from hyperdesk.paper.clock import Clock
 from hyperdesk.paper.config import PaperConfig
-from hyperdesk.paper.engine import Engine
+from hyperdesk.paper.engine import ActionFormatError, Engine
 from hyperdesk.paper.events import Event
 from hyperdesk.paper.info import InfoError
 
@@ -72,6 +72,18 @@ class PaperExchange:
     def is_agent(self, signer: str) -> bool:
         with self._lock:
             return signer.lower() in self._engine.agents
+
+    def decode_error(self, action: dict) -> str | None:
+        """Why ``action`` cannot be decoded as a whole, or None; applies nothing.
+
+        The server asks before it records the nonce, so an undecodable action leaves no trace.
+        """
+        with self._lock:
+            try:
+                actions.decode(self._engine, action)
+            except ActionFormatError as exc:
+                return str(exc)
+            return None
 
     def execute(
         self, *, account: str, signer: str, action: dict, vault_address: str | None

@@ -14,6 +14,10 @@ out-of-window texts are our own (the real ones are not known) and are listed in
 Checking and recording are split (``check`` then ``commit``) so the server can record a nonce only
 after the signature is known to be valid, while a ``reserve`` does both atomically for callers that
 have nothing to verify in between. All methods are thread-safe.
+
+There is deliberately no way to give a recorded nonce back: recording one may push the smallest
+out of a full set, and forgetting the new one afterwards would re-open that older nonce for a
+replay of whatever action was signed with it. Callers decide *before* recording.
 """
 
 from __future__ import annotations
@@ -95,19 +99,6 @@ class NonceTracker:
     def commit(self, signer: str, nonce: int, now_ms: int) -> None:
         """Alias of ``reserve``: re-checks under the lock, so a racing duplicate still fails."""
         self.reserve(signer, nonce, now_ms)
-
-    def release(self, signer: str, nonce: int) -> None:
-        """Forget a reserved nonce (the request turned out undecodable and did not happen).
-
-        Only exact for the latest reservation; if it already pushed a smaller nonce out of a full
-        set, that one stays forgotten (harmless: the set only gets more permissive).
-        """
-        entry = self._entry(signer)
-        with entry.lock:
-            nonces = entry.sorted_nonces
-            i = bisect.bisect_left(nonces, nonce)
-            if i < len(nonces) and nonces[i] == nonce:
-                del nonces[i]
 
     def _insert(self, entry: _SignerNonces, nonce: int) -> None:
         bisect.insort(entry.sorted_nonces, nonce)

@@ -7,7 +7,9 @@ strings and parse them, so the paper exchange must never leak ``1E+5`` or ``-0``
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from hyperdesk.exchange.decimal_bounds import NumberOutOfBounds, parse_bounded, strip_zeros
 
 USD_QUANTUM = Decimal("0.000001")
 """USD amounts on the wire carry at most 6 decimals (USDC's precision on HyperCore)."""
@@ -20,7 +22,8 @@ def wire(value: Decimal) -> str:
     """Format a decimal the way the real API does: positional, trailing ``.0`` for integers."""
     if value == 0:
         return "0.0"
-    text = format(value.normalize(), "f")
+    # Exact: normalize() would round to 28 digits and flush tiny values to zero.
+    text = format(strip_zeros(value), "f")
     if "." not in text:
         text += ".0"
     return text
@@ -37,16 +40,22 @@ def wire_px(value: Decimal) -> str:
 
 
 def parse_decimal(value: object) -> Decimal:
-    """Parse a wire number (string or int; never float) into a finite Decimal.
+    """Parse a wire number (string or int; never float) into a finite Decimal inside the
+    ``decimal_bounds`` (at most 30 decimal places, 28 significant digits, below 1e30).
 
-    Raises ``ValueError`` for anything else, so callers turn it into a protocol error.
+    Raises ``ValueError`` (saying why) for anything else, so callers turn it into a protocol
+    error: ``1e-999999999`` must not pass as a positive size, nor ``1e-999990`` become a balance
+    that prints as a million characters.
     """
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError(f"not a decimal string: {value!r}")
+        raise ValueError(f"not a decimal string: {_preview(value)}")
     try:
-        result = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
-    except InvalidOperation as exc:
-        raise ValueError(f"not a decimal string: {value!r}") from exc
-    if not result.is_finite():
-        raise ValueError(f"not a finite number: {value!r}")
-    return result
+        return parse_bounded(value)
+    except NumberOutOfBounds as exc:
+        raise ValueError(f"{_preview(value)} {exc}") from None
+
+
+def _preview(value: object) -> str:
+    """A short echo of a refused value: never repeat a huge hostile string back."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

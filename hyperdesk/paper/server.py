@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from starlette.applications import Starlette
@@ -32,6 +32,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from hyperdesk.paper import signing
 from hyperdesk.paper.nonces import NonceError, NonceTracker
+from hyperdesk.paper.numbers import parse_decimal
 from hyperdesk.paper.ws import WebsocketHub
 
 if TYPE_CHECKING:
@@ -245,11 +246,16 @@ class ProtocolCore:
     def execute(self, body: Any) -> dict[str, Any]:
         """Run the §13.2 pipeline; returns the response body or raises ``MalformedRequest``.
 
-        Nothing is recorded (not even the nonce) unless the signature recovers a known signer, the
-        action has not expired and the nonce is acceptable.
+        Nothing is recorded (not even the nonce) unless the whole action decodes, the signature
+        recovers a known signer, the action has not expired and the nonce is acceptable. Once
+        recorded, a nonce is never given back: releasing one could re-open an older nonce it had
+        pushed out of a full set, and so let a captured old action be replayed.
         """
         env = parse_envelope(body)
         action = env.action
+        problem = self.exchange.decode_error(action)
+        if problem is not None:
+            raise MalformedRequest(problem)
         user_signed = signing.is_user_signed(action["type"])
         if user_signed:
             chain = action.get("hyperliquidChain")
@@ -288,9 +294,7 @@ class ProtocolCore:
         )
         message = result.get("response") if result.get("status") == "err" else None
         if isinstance(message, str) and message.startswith(DESERIALIZE_ERROR):
-            # The engine found the action undecodable: Hyperliquid rejects such a body before
-            # it reaches the chain, so answer 422 and give the nonce back.
-            self.nonces.release(signer, env.nonce)
+            # Only if a handler finds more than ``decode`` did; the nonce stays used.
             raise MalformedRequest(message[len(DESERIALIZE_ERROR) :].lstrip(": "))
         return result
 
@@ -303,8 +307,9 @@ async def _read_json(request: Request) -> Any:
     raw = await request.body()
     try:
         return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MalformedRequest(f"invalid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers bad JSON, bad UTF-8 and integers over Python's 4300-digit limit.
+        raise MalformedRequest(f"invalid JSON: {str(exc)[:200]}") from None
 
 
 def _client_ip(request: Request) -> str:
@@ -439,15 +444,17 @@ def create_paper_app(exchange: PaperExchange) -> Starlette:
 
 
 def _decimal_field(body: dict[str, Any], name: str, default: str | None) -> Decimal:
+    """A non-negative bounded decimal (``numbers.parse_decimal``): ``1e-999990`` must not become
+    a balance that every later view prints as a million characters."""
     raw = body.get(name, default)
     if raw is None:
         raise MalformedRequest(f"missing field `{name}`")
-    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-        raise MalformedRequest(f"invalid field `{name}`")
+    if isinstance(raw, float):
+        raw = str(raw)
     try:
-        value = Decimal(str(raw))
-    except InvalidOperation:
-        raise MalformedRequest(f"invalid field `{name}`") from None
-    if not value.is_finite() or value < 0:
-        raise MalformedRequest(f"invalid field `{name}`")
+        value = parse_decimal(raw)
+    except ValueError as exc:
+        raise MalformedRequest(f"invalid field `{name}`: {exc}") from None
+    if value < 0:
+        raise MalformedRequest(f"invalid field `{name}`: must not be negative")
     return value

@@ -126,6 +126,15 @@ class Wallet(Base):
         server_default=true(),
         doc="holds the account's own key, or the exchange confirmed the agent's approval",
     )
+    verified_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), nullable=True, doc="when the exchange last confirmed the agent's approval"
+    )
+    verification_checked_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), nullable=True, doc="when the exchange was last asked about this agent"
+    )
+    verification_error: Mapped[str | None] = mapped_column(
+        Text, nullable=True, doc="why it is not (or no longer) trusted, or the last check failed"
+    )
     encrypted_key: Mapped[str] = mapped_column(Text, doc="envelope-encrypted private key")
     key_id: Mapped[str] = mapped_column(String(64), doc="master key that wraps the data key")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -277,6 +286,20 @@ class Fill(Base):
     hash: Mapped[str] = mapped_column(String(66))
     time_ms: Mapped[int] = mapped_column(BigInteger)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FillCursor(Base):
+    """How far an account's fills are known to be stored, so start-up backfill resumes there.
+
+    It only ever moves past a time point once every fill seen at or before it was recorded; a
+    batch that failed to record holds it back until the batch is retried or fetched again.
+    """
+
+    __tablename__ = "fill_cursors"
+
+    account_address: Mapped[str] = mapped_column(String(42), primary_key=True)
+    time_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class VaultAction(Base):

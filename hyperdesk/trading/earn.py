@@ -1,6 +1,8 @@
 """Vault deposits and withdrawals, staking delegations: sent through the exchange actor, recorded.
 
 Every attempt is recorded (ok or error) so the owner can see what was tried and what happened.
+The record is written after the exchange answered, through the `Outbox`: a database failure then
+delays the record, never turns the exchange's answer into an error.
 A withdrawal refused for a lock-up is explained with the time the lock-up ends.
 """
 
@@ -17,13 +19,20 @@ from hyperdesk.exchange.errors import ErrorCode, ExchangeError, ExchangeRejected
 from hyperdesk.exchange.models import ActionResult
 from hyperdesk.persistence.database import transaction
 from hyperdesk.persistence.models import StakingAction, VaultAction
+from hyperdesk.trading.outbox import Outbox
 from hyperdesk.wallets.service import owned_wallet
 
 
 class EarnService:
-    def __init__(self, sessions: sessionmaker[Session], exchange: ExchangeClient) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        exchange: ExchangeClient,
+        outbox: Outbox | None = None,
+    ) -> None:
         self._sessions = sessions
         self._exchange = exchange
+        self._outbox = outbox or Outbox()
 
     def account_of(self, user_id: int, wallet_id: int) -> str:
         with self._sessions() as session:
@@ -97,6 +106,11 @@ class EarnService:
     def _record(
         self, action: type[VaultAction] | type[StakingAction], error: str | None, **fields: Any
     ) -> None:
-        """Every attempt is kept, failed ones with the exchange's reason."""
-        with transaction(self._sessions) as session:
-            session.add(action(status="error" if error else "ok", error=error, **fields))
+        """Every attempt is kept, failed ones with the exchange's reason; never raises."""
+        row = dict(status="error" if error else "ok", error=error, **fields)
+
+        def write() -> None:
+            with transaction(self._sessions) as session:
+                session.add(action(**row))
+
+        self._outbox.deliver(f"a {fields.get('kind')} record", write)

@@ -3,6 +3,11 @@
 Fills reach us three ways — an order's own response, the websocket stream (with a snapshot replay
 on every reconnect) and backfill after a gap — and every path goes through `FillRecorder.record`.
 The unique key (account, tid) plus insert-or-ignore makes every repeat a no-op.
+
+`record` never swallows a failure: a caller that gets no exception knows the fills are stored,
+and one that gets an exception must keep them and try again. The per-account high-water mark
+(`fill_cursors`) says up to which time every fill we received is stored; start-up backfill
+resumes from it, so a batch that failed to record is fetched again, whatever was stored after it.
 """
 
 from __future__ import annotations
@@ -10,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from hyperdesk.exchange.models import Fill as WireFill
 from hyperdesk.persistence.database import transaction
-from hyperdesk.persistence.models import Bot, Fill, Order, Wallet, utcnow
+from hyperdesk.persistence.models import Bot, Fill, FillCursor, Order, Wallet, utcnow
 from hyperdesk.trading.cloids import bot_id_of, is_ours
 
 
@@ -76,6 +81,34 @@ class FillRecorder:
                 if _insert_ignoring_duplicate(session, _row(fill, wallet, bot_id, source)):
                     recorded.append(RecordedFill(fill, wallet.user_id, wallet.id, bot_id, source))
             return recorded
+
+    def cursor_ms(self, account: str) -> int | None:
+        """Every fill of `account` we received with a time up to this one is stored; None when
+        nothing is known yet (backfill then starts from the beginning)."""
+        with self._sessions() as session:
+            return session.scalar(
+                select(FillCursor.time_ms).where(FillCursor.account_address == account.lower())
+            )
+
+    def advance_cursor(self, account: str, time_ms: int) -> None:
+        """Move `account`'s high-water mark forward to `time_ms`; never back.
+
+        Callers pass a time only once every fill they received at or before it is stored.
+        """
+        account = account.lower()
+        with transaction(self._sessions) as session:
+            dialect = session.get_bind().dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            session.execute(
+                insert(FillCursor)
+                .values(account_address=account, time_ms=time_ms, updated_at=utcnow())
+                .on_conflict_do_nothing(index_elements=["account_address"])
+            )
+            session.execute(
+                update(FillCursor)
+                .where(FillCursor.account_address == account, FillCursor.time_ms < time_ms)
+                .values(time_ms=time_ms, updated_at=utcnow())
+            )
 
     def last_fill_time_ms(self, account: str) -> int | None:
         with self._sessions() as session:

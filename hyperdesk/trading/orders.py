@@ -2,10 +2,17 @@
 
 Every order row is written *before* the order is sent, keyed by its cloid, so an order whose
 outcome is unknown (timeout, reset) can always be looked up later — never resent blindly.
+
+Once the exchange has answered, that answer is what the caller gets. Storing it, and fetching
+the fills it made, is bookkeeping that can fail on its own: a failed write goes to the `Outbox`
+(retried until stored; start-up reconciliation settles the row by cloid if we die first) and
+missing fills arrive by stream, poll or backfill. Neither may turn an executed order into an
+error the user would "fix" by sending it again.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -22,7 +29,10 @@ from hyperdesk.persistence.models import Order, Wallet
 from hyperdesk.trading.cloids import new_cloid
 from hyperdesk.trading.fills import FillRecorder, RecordedFill
 from hyperdesk.trading.market_view import MarketView
-from hyperdesk.wallets.service import owned_wallet
+from hyperdesk.trading.outbox import Outbox
+from hyperdesk.wallets.service import owned_wallet, require_verified
+
+log = logging.getLogger(__name__)
 
 
 class OrderRejected(DomainError):
@@ -45,11 +55,13 @@ class OrderService:
         exchange: ExchangeClient,
         fills: FillRecorder,
         market: MarketView,
+        outbox: Outbox | None = None,
     ) -> None:
         self._sessions = sessions
         self._exchange = exchange
         self._fills = fills
         self._market = market
+        self._outbox = outbox or Outbox()
 
     def place(
         self, user_id: int, wallet_id: int, request: OrderRequest, *, bot_id: int | None = None
@@ -79,23 +91,39 @@ class OrderService:
             order_id = row.id
         started_ms = int(time.time() * 1000)
         result = self._exchange.place_order(wallet_id, request)
-        self._store_result(order_id, result)
+        # The exchange has answered: from here on nothing may turn that answer into an error.
+        self._outbox.deliver(
+            f"the result of order {order_id} ({request.cloid})",
+            lambda: self._store_result(order_id, result),
+        )
         if result.status == "error":
             raise OrderRejected(
                 result.error_message or "The order was refused.",
                 code=result.error_code or "ORDER_REJECTED",
             )
-        new_fills: tuple[RecordedFill, ...] = ()
-        if (
-            result.filled_size > 0
-            and self._market.stream_mode(wallet.account_address) != "websocket"
-        ):
-            # The response tells how much filled, not which fills. A streamed account hears of
-            # them within milliseconds; a polled one would wait for its next poll, so fetch them
-            # now and the history is complete at once (duplicates are no-ops).
-            fills = self._exchange.fills_since(wallet.account_address, started_ms - 5_000)
-            new_fills = tuple(self._fills.record(wallet.account_address, fills))
+        new_fills = self._fills_now(wallet.account_address, result, started_ms)
         return PlacedOrder(result, order_id, new_fills)
+
+    def _fills_now(
+        self, account: str, result: OrderResult, started_ms: int
+    ) -> tuple[RecordedFill, ...]:
+        """The fills of an order that filled, for a polled account; best effort.
+
+        The response tells how much filled, not which fills. A streamed account hears of them
+        within milliseconds; a polled one would wait for its next poll, so fetch them now and the
+        history is complete at once (duplicates are no-ops). If this fails the fills still come
+        by poll or backfill, so the failure is logged, never reported as the order's.
+        """
+        if result.filled_size <= 0:
+            return ()
+        try:
+            if self._market.stream_mode(account) == "websocket":
+                return ()
+            fills = self._exchange.fills_since(account, started_ms - 5_000)
+            return tuple(self._fills.record(account, fills))
+        except Exception:
+            log.warning("could not fetch the fills of %s now; polling will", account, exc_info=True)
+            return ()
 
     def _with_reference_price(self, request: OrderRequest) -> OrderRequest:
         """A market order is priced off the mid; the streamed one saves a read of every mid."""
@@ -117,12 +145,15 @@ class OrderService:
 
     def cancel(self, user_id: int, wallet_id: int, oid: int) -> None:
         wallet = self._owned_wallet(user_id, wallet_id)
-        coin = self._coin_of(wallet, oid)
+        coin, cloid = self._order_ref(wallet, oid)
         self._exchange.cancel(wallet_id, coin, oid)
+        self._outbox.deliver(
+            f"the cancel of order {oid}", lambda: self._store_cancel(wallet_id, oid, cloid)
+        )
+
+    def _store_cancel(self, wallet_id: int, oid: int, cloid: str | None) -> None:
         with transaction(self._sessions) as session:
-            row = session.scalar(
-                select(Order).where(Order.wallet_id == wallet_id, Order.oid == oid)
-            )
+            row = _order_row(session, wallet_id, oid, cloid)
             if row is not None:
                 row.status = "canceled"
 
@@ -152,19 +183,26 @@ class OrderService:
                 result.error_message or "The change was refused.",
                 code=result.error_code or "ORDER_REJECTED",
             )
+        self._outbox.deliver(
+            f"the change of order {oid}",
+            lambda: self._store_modify(wallet_id, oid, request, result),
+        )
+        return result
+
+    def _store_modify(
+        self, wallet_id: int, oid: int, request: OrderRequest, result: OrderResult
+    ) -> None:
         with transaction(self._sessions) as session:
-            row = session.scalar(
-                select(Order).where(Order.wallet_id == wallet_id, Order.oid == oid)
-            )
+            row = _order_row(session, wallet_id, oid, request.cloid)
             if row is not None:
                 row.price, row.size = request.price, request.size
                 if result.oid is not None:
                     row.oid = result.oid
-        return result
 
     def open_orders(self, user_id: int, wallet_id: int) -> tuple[tuple[OpenOrder, int | None], ...]:
         """The wallet's resting orders with the bot (if any) that placed each."""
         wallet = self._owned_wallet(user_id, wallet_id)
+        require_verified(wallet)  # the account's orders are private to its verified wallets
         orders = self._exchange.open_orders(wallet.account_address)
         cloids = {o.cloid for o in orders if o.cloid}
         with self._sessions() as session:
@@ -181,11 +219,17 @@ class OrderService:
         return self._exchange.update_leverage(wallet_id, coin, leverage, is_cross=cross)
 
     def _store_result(self, order_id: int, result: OrderResult) -> None:
+        """Idempotent, and it never undoes a later fact: a row already settled (an earlier try
+        committed, a cancel or reconciliation got there first) only gains its missing oid."""
         with transaction(self._sessions) as session:
             row = session.get(Order, order_id)
-            assert row is not None
+            if row is None:
+                return
+            if row.oid is None:
+                row.oid = result.oid
+            if row.status != "pending":
+                return
             row.status = result.status
-            row.oid = result.oid
             row.filled_size = result.filled_size
             row.avg_price = result.avg_price
             row.error_code = result.error_code
@@ -202,9 +246,22 @@ class OrderService:
                 return order
         raise NotFound("No open order with that id on this wallet.", code="ORDER_NOT_FOUND")
 
-    def _coin_of(self, wallet: Wallet, oid: int) -> str:
+    def _order_ref(self, wallet: Wallet, oid: int) -> tuple[str, str | None]:
+        """The coin and cloid of an order, from our record or else the exchange's open orders."""
         with self._sessions() as session:
-            coin = session.scalar(
-                select(Order.coin).where(Order.wallet_id == wallet.id, Order.oid == oid)
-            )
-        return coin or self._open_order(wallet, oid).coin
+            known = session.execute(
+                select(Order.coin, Order.cloid).where(
+                    Order.wallet_id == wallet.id, Order.oid == oid
+                )
+            ).first()
+        if known is not None:
+            return known[0], known[1]
+        order = self._open_order(wallet, oid)
+        return order.coin, order.cloid
+
+
+def _order_row(session: Session, wallet_id: int, oid: int, cloid: str | None) -> Order | None:
+    """An order's row by cloid (kept across modifies, and known even while a queued write has
+    not stored the oid yet), else by oid."""
+    where = Order.cloid == cloid if cloid else Order.oid == oid
+    return session.scalar(select(Order).where(Order.wallet_id == wallet_id, where))

@@ -3,6 +3,11 @@
 For every wallet's account: record the fills made while we were down, then settle every order
 whose state we do not know (sent but unanswered, or resting when we stopped) by its cloid.
 Missing reports never mean flat: only the exchange's answer changes a record.
+
+Fills are fetched from the account's high-water mark (minus a margin for late or out-of-order
+reports), not from the newest stored fill: a batch that failed to record before a later one was
+stored lies below the mark, so it is fetched again here. Once the fetched fills are stored, the
+mark moves to the newest of them.
 """
 
 from __future__ import annotations
@@ -43,9 +48,16 @@ def reconcile(
     new_fills = settled = failures = 0
     for account in accounts:
         try:
-            last = fills.last_fill_time_ms(account)
-            since = 0 if last is None else max(0, last - BACKFILL_MARGIN_MS)
-            new_fills += len(fills.record(account, exchange.fills_since(account, since)))
+            cursor = fills.cursor_ms(account)
+            since = 0 if cursor is None else max(0, cursor - BACKFILL_MARGIN_MS)
+            fetched = [
+                f for f in exchange.fills_since(account, since) if f.account == account.lower()
+            ]
+            new_fills += len(fills.record(account, fetched))
+            # Every fill from `since` to the newest fetched one is stored now (oldest first, all
+            # pages), and everything before `since` already was.
+            if fetched:
+                fills.advance_cursor(account, max(f.time_ms for f in fetched))
             settled += _settle_orders(sessions, exchange, account)
         except ExchangeError:
             failures += 1

@@ -1,4 +1,9 @@
-"""Importing, generating, listing and unlocking wallets, with ownership checked on every call."""
+"""Importing, generating, listing and unlocking wallets, with ownership checked on every call.
+
+An agent (API) wallet is trusted with its account's private data only while the exchange lists
+its approval; the approval is re-checked on demand, periodically and when the exchange refuses
+the key, and every check is recorded on the wallet (`verified_at`, `verification_error`).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,18 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hyperdesk.errors import Conflict, InvalidInput, NotFound
+from hyperdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hyperdesk.exchange.errors import ExchangeError
 from hyperdesk.keystore import Keyring, address_of, generate_private_key
 from hyperdesk.persistence.database import transaction
-from hyperdesk.persistence.models import Bot, Wallet
+from hyperdesk.persistence.models import Bot, Wallet, utcnow
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
@@ -41,12 +47,49 @@ class WalletView:
     verified: bool
     created_at: datetime
     warnings: tuple[str, ...] = ()
+    verified_at: datetime | None = None
+    verification_checked_at: datetime | None = None
+    verification_error: str | None = None
 
 
-#: ``agent_verifier(agent_address, account_address) -> bool``: does the exchange say this key is an
-#: approved agent of that account? Anyone can name any public address as the account of an agent
-#: wallet; until the exchange confirms it, the wallet gets none of the account's private data.
-AgentVerifier = Callable[[str, str], bool]
+@dataclass(frozen=True)
+class AgentStatus:
+    """The exchange's answer about one agent key: ``approved`` for the account, refused (False,
+    with the reason), or None when it could not be asked — then what we knew stays as it was."""
+
+    approved: bool | None
+    reason: str = ""
+
+
+#: ``agent_verifier(agent_address, account_address) -> AgentStatus``: does the exchange say this
+#: key is an approved, unexpired agent of that account? Anyone can name any public address as the
+#: account of an agent wallet; until the exchange confirms it, the wallet gets none of the
+#: account's private data.
+AgentVerifier = Callable[[str, str], AgentStatus]
+
+#: ``role_lookup(address) -> "user" | "agent" | "vault" | "missing" | …`` (exchange `userRole`),
+#: None when the exchange could not be asked.
+RoleLookup = Callable[[str], str | None]
+
+
+class WalletNotVerified(Conflict):
+    """A private view or action of an agent wallet the exchange does not (or no longer) confirm."""
+
+    code = "WALLET_NOT_VERIFIED"
+
+
+def require_verified(wallet: Wallet | WalletView) -> None:
+    """Refuse an unverified wallet: its account's data and money are not its owner's to see."""
+    if not wallet.verified:
+        reason = getattr(wallet, "verification_error", None)
+        raise WalletNotVerified(
+            "The exchange does not list this API wallet as approved for its account"
+            + (f" ({reason.rstrip('.')})" if reason else "")
+            + ". Approve it from the account, then verify the wallet (POST "
+            f"/api/wallets/{wallet.id}/verify).",
+            extra={"wallet_id": wallet.id},
+        )
+
 
 UNVERIFIED_AGENT_WARNING = (
     "The exchange does not (yet) list this key as an approved API wallet of the account. Approve "
@@ -59,11 +102,13 @@ class WalletService:
         self,
         sessions: sessionmaker[Session],
         keyring: Keyring,
-        agent_verifier: AgentVerifier = lambda _agent, _account: False,
+        agent_verifier: AgentVerifier = lambda _agent, _account: AgentStatus(None, "no exchange"),
+        role_lookup: RoleLookup = lambda _address: None,
     ) -> None:
         self._sessions = sessions
         self._keyring = keyring
         self._verify_agent = agent_verifier
+        self._role_of = role_lookup
 
     def create(
         self,
@@ -93,7 +138,9 @@ class WalletService:
             )
         account = (account_address or address).lower()
         is_agent = account != address
-        verified = not is_agent or self._verify_agent(address, account)
+        status = self._verify_agent(address, account) if is_agent else AgentStatus(True)
+        verified = status.approved is True
+        now = utcnow()
         warnings = (PLAIN_KEY_WARNING,) if private_key is not None and not is_agent else ()
         if not verified:
             warnings = (UNVERIFIED_AGENT_WARNING,)
@@ -119,6 +166,9 @@ class WalletService:
                     account_address=account,
                     is_agent=is_agent,
                     verified=verified,
+                    verified_at=now if verified else None,
+                    verification_checked_at=now if is_agent else None,
+                    verification_error=None if verified else status.reason,
                     encrypted_key="",
                     key_id="",
                 )
@@ -154,27 +204,75 @@ class WalletService:
             return _view(owned_wallet(session, user_id, wallet_id))
 
     def verify(self, user_id: int, wallet_id: int) -> WalletView:
-        """Ask the exchange again whether an agent wallet is approved for its account."""
+        """Ask the exchange again whether an agent wallet is (still) approved for its account.
+
+        A verified wallet is asked too: an approval can be revoked, replaced or expire."""
         with self._sessions() as session:
             wallet = owned_wallet(session, user_id, wallet_id)
-            if wallet.verified:
+            if not wallet.is_agent:
                 return _view(wallet)
             address, account = wallet.address, wallet.account_address
-        approved = self._verify_agent(address, account)
-        with transaction(self._sessions) as session:
-            wallet = owned_wallet(session, user_id, wallet_id)
-            wallet.verified = approved
-            return _view(wallet, () if approved else (UNVERIFIED_AGENT_WARNING,))
-
-    def verify_pending(self) -> list[WalletView]:
-        """Re-check every unverified agent wallet (at start-up); returns those now verified."""
+        self._record_check(wallet_id, self._verify_agent(address, account))
         with self._sessions() as session:
-            pending = [
-                (w.user_id, w.id)
-                for w in session.scalars(select(Wallet).where(Wallet.verified.is_(False)))
-            ]
-        fresh = [self.verify(user_id, wallet_id) for user_id, wallet_id in pending]
-        return [w for w in fresh if w.verified]
+            wallet = owned_wallet(session, user_id, wallet_id)
+            return _view(wallet, () if wallet.verified else (UNVERIFIED_AGENT_WARNING,))
+
+    def reverify_agents(self) -> list[WalletView]:
+        """Re-check every agent wallet (at start-up and periodically); returns those whose
+        `verified` changed. One question per (agent, account) pair, however many users hold it."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(Wallet.id, Wallet.address, Wallet.account_address, Wallet.verified)
+                .where(Wallet.is_agent.is_(True))
+                .order_by(Wallet.id)
+            ).all()
+        answers: dict[tuple[str, str], AgentStatus] = {}
+        changed: list[WalletView] = []
+        for wallet_id, address, account, was_verified in rows:
+            status = answers.get((address, account))
+            if status is None:
+                status = answers[(address, account)] = self._verify_agent(address, account)
+            view = self._record_check(wallet_id, status)
+            if view is not None and view.verified != was_verified:
+                changed.append(view)
+        return changed
+
+    def mark_revoked(self, wallet_id: int, reason: str) -> WalletView | None:
+        """The exchange refused this agent key as unknown: stop trusting the wallet at once."""
+        return self._record_check(wallet_id, AgentStatus(False, reason))
+
+    def _record_check(self, wallet_id: int, status: AgentStatus) -> WalletView | None:
+        """Store one answer about an agent wallet (None if it was deleted meanwhile)."""
+        with transaction(self._sessions) as session:
+            wallet = session.get(Wallet, wallet_id)
+            if wallet is None or not wallet.is_agent:
+                return None if wallet is None else _view(wallet)
+            now = utcnow()
+            wallet.verification_checked_at = now
+            if status.approved is None:  # no answer: keep what we knew, say why it is old
+                wallet.verification_error = status.reason or "The exchange could not be asked."
+            else:
+                wallet.verified = status.approved
+                wallet.verified_at = now if status.approved else wallet.verified_at
+                wallet.verification_error = None if status.approved else status.reason
+            return _view(wallet)
+
+    def faucet_address(self, user_id: int, wallet_id: int) -> str:
+        """Where the paper faucet may credit for this wallet: its own verified account, never an
+        address merely named, and never a key the exchange maps to another account (crediting an
+        approved agent's address would make it an account of its own, so the agent's orders
+        would land there instead of in the account the desk follows)."""
+        wallet = self.get(user_id, wallet_id)
+        require_verified(wallet)
+        role = self._role_of(wallet.account_address)
+        if role not in ("user", "missing"):
+            raise Forbidden(
+                "The faucet credits only a plain trading account; the exchange "
+                + ("could not be asked about" if role is None else f"lists as a {role}")
+                + f" {wallet.account_address}.",
+                code="FAUCET_NOT_AN_ACCOUNT",
+            )
+        return wallet.account_address
 
     def rename(self, user_id: int, wallet_id: int, label: str) -> WalletView:
         with transaction(self._sessions) as session:
@@ -226,22 +324,67 @@ def _view(wallet: Wallet, warnings: tuple[str, ...] = ()) -> WalletView:
         verified=wallet.verified,
         created_at=wallet.created_at,
         warnings=warnings,
+        verified_at=wallet.verified_at,
+        verification_checked_at=wallet.verification_checked_at,
+        verification_error=wallet.verification_error,
     )
+
+
+NOT_LISTED = "The exchange does not list this key as an approved API wallet of the account."
 
 
 def exchange_agent_verifier(info_request: Callable[[dict[str, Any]], Any]) -> AgentVerifier:
     """An `AgentVerifier` asking the exchange's `userRole` (protocol: an approved agent answers
-    `{"role": "agent", "data": {"user": <master>}}`). Any failure means "not verified yet"."""
+    `{"role": "agent", "data": {"user": <master>}}`, weight 60) and, for an agent of the account,
+    whether `extraAgents` gives its approval a `validUntil` that the exchange's own clock
+    (`exchangeStatus`) has passed — `userRole` alone may still name an expired agent."""
 
-    def verify(agent: str, account: str) -> bool:
+    def verify(agent: str, account: str) -> AgentStatus:
+        agent, account = agent.lower(), account.lower()
         try:
-            role = info_request({"type": "userRole", "user": agent.lower()})
-        except Exception:
+            role = info_request({"type": "userRole", "user": agent})
+            if not isinstance(role, dict) or role.get("role") != "agent":
+                return AgentStatus(False, NOT_LISTED)
+            data = role.get("data")
+            if not isinstance(data, dict) or str(data.get("user", "")).lower() != account:
+                return AgentStatus(False, NOT_LISTED)
+            until = _valid_until(info_request, agent, account)
+            if until is not None:
+                status = info_request({"type": "exchangeStatus"})
+                now = int(status["time"]) if isinstance(status, dict) else None
+                if now is not None and until <= now:
+                    when = datetime.fromtimestamp(until / 1000, UTC)
+                    return AgentStatus(False, f"The approval expired at {when:%Y-%m-%d %H:%M} UTC.")
+        except Exception as exc:
             log.warning("could not ask the exchange about agent %s", agent, exc_info=True)
-            return False
-        if not isinstance(role, dict) or role.get("role") != "agent":
-            return False
-        data = role.get("data")
-        return isinstance(data, dict) and str(data.get("user", "")).lower() == account.lower()
+            why = exc.message if isinstance(exc, ExchangeError) else type(exc).__name__
+            return AgentStatus(None, f"The exchange could not be asked ({why}).")
+        return AgentStatus(True)
 
     return verify
+
+
+def _valid_until(
+    info_request: Callable[[dict[str, Any]], Any], agent: str, account: str
+) -> int | None:
+    """The expiry (ms) of a named agent's approval, None if it has none or is unnamed."""
+    listed = info_request({"type": "extraAgents", "user": account})
+    for entry in listed if isinstance(listed, list) else ():
+        if isinstance(entry, dict) and str(entry.get("address", "")).lower() == agent:
+            until = entry.get("validUntil")
+            return int(until) if until is not None else None
+    return None
+
+
+def exchange_role_lookup(info_request: Callable[[dict[str, Any]], Any]) -> RoleLookup:
+    """A `RoleLookup` asking the exchange's `userRole` (weight 60)."""
+
+    def role_of(address: str) -> str | None:
+        try:
+            answer = info_request({"type": "userRole", "user": address.lower()})
+        except Exception:
+            log.warning("could not ask the exchange about %s", address, exc_info=True)
+            return None
+        return str(answer.get("role")) if isinstance(answer, dict) else None
+
+    return role_of

@@ -14,21 +14,31 @@ class FakeClock:
         return self.now
 
 
-def test_failures_past_the_limit_lock_the_account_until_the_window_passes():
+def _throttle(max_failures: int, window: float, clock: FakeClock, per_source: int = 100):
+    return LoginThrottle(
+        max_failures=max_failures,
+        max_failures_per_source=per_source,
+        window_seconds=window,
+        clock=clock,
+    )
+
+
+def test_failures_past_the_limit_lock_the_account_for_that_source_until_the_window_passes():
     clock = FakeClock()
-    throttle = LoginThrottle(max_failures=3, window_seconds=60, clock=clock)
+    throttle = _throttle(3, 60, clock)
     for _ in range(3):
         throttle.check("1.1.1.1", "alice")
         throttle.record_failure("1.1.1.1", "alice")
     with pytest.raises(TooManyRequests) as refused:
-        throttle.check("2.2.2.2", "alice")  # another address, same account
+        throttle.check("1.1.1.1", "alice")
     assert refused.value.retry_after > 0
+    throttle.check("2.2.2.2", "alice")  # another address is not locked out of the account
     clock.now += 61
-    throttle.check("2.2.2.2", "alice")
+    throttle.check("1.1.1.1", "alice")
 
 
 def test_one_address_guessing_many_accounts_is_stopped():
-    throttle = LoginThrottle(max_failures=3, window_seconds=60, clock=FakeClock())
+    throttle = _throttle(100, 60, FakeClock(), per_source=3)
     for name in ("a", "b", "c"):
         throttle.record_failure("9.9.9.9", name)
     with pytest.raises(TooManyRequests):
@@ -37,20 +47,20 @@ def test_one_address_guessing_many_accounts_is_stopped():
 
 def test_the_lockout_grows_with_persistent_failures():
     clock = FakeClock()
-    throttle = LoginThrottle(max_failures=2, window_seconds=10, clock=clock)
+    throttle = _throttle(2, 10, clock)
     for _ in range(6):
         throttle.record_failure("1.1.1.1", "alice")
     clock.now += 11  # past one window, but six failures triple the limit: still locked
     with pytest.raises(TooManyRequests):
-        throttle.check("3.3.3.3", "alice")
+        throttle.check("1.1.1.1", "alice")
 
 
-def test_success_clears_the_account_counter():
-    throttle = LoginThrottle(max_failures=2, window_seconds=60, clock=FakeClock())
+def test_success_clears_the_account_counter_of_that_source():
+    throttle = _throttle(2, 60, FakeClock())
     throttle.record_failure("1.1.1.1", "alice")
     throttle.record_success("1.1.1.1", "alice")
-    throttle.record_failure("5.5.5.5", "alice")
-    throttle.check("6.6.6.6", "alice")
+    throttle.record_failure("1.1.1.1", "alice")
+    throttle.check("1.1.1.1", "alice")
 
 
 def test_events_past_the_limit_are_refused_until_the_window_slides():
@@ -73,7 +83,7 @@ def test_failures_that_aged_out_are_forgotten(monkeypatch):
 
     monkeypatch.setattr(throttle_module, "MAX_TRACKED_KEYS", 10)
     clock = FakeClock()
-    throttle = LoginThrottle(max_failures=3, window_seconds=60, clock=clock)
+    throttle = _throttle(3, 60, clock)
     for n in range(20):
         throttle.record_failure(f"10.0.0.{n}", f"user{n}")
     clock.now += 61

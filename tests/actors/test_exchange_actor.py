@@ -35,6 +35,10 @@ class FakeAPI:
     timeout = 1.0
     rate_limit_wait = 0.0
     resolve_attempts = 1
+    meta_loaded = True  # market metadata answers from memory
+
+    def mark_write_lane(self) -> None:
+        """Signer threads announce themselves; the fake has no budget to order."""
 
     def __init__(self) -> None:
         self.gates: dict[str, threading.Event] = defaultdict(threading.Event)

@@ -685,8 +685,8 @@ def test_an_agent_wallet_is_trusted_only_once_the_exchange_lists_its_approval(
     assert "approve" in wallet["warnings"][0].lower()
     # The account trades elsewhere; an unverified claim on it learns nothing private.
     assert paper_server.sdk_exchange(master).market_open("ETH", True, 0.1)["status"] == "ok"
-    account = client.get(f"/api/wallets/{wallet['id']}/account", headers=alice.headers).json()
-    assert account["stream_mode"] is None
+    account = client.get(f"/api/wallets/{wallet['id']}/account", headers=alice.headers)
+    assert _error_code(account, 409) == "WALLET_NOT_VERIFIED"
     still = client.post(f"/api/wallets/{wallet['id']}/verify", headers=alice.headers).json()
     assert not still["verified"]
     assert _trades(client, alice) == []

@@ -8,9 +8,20 @@ from fastapi import APIRouter
 
 from hyperdesk.exchange.models import plain_decimal as plain
 from hyperdesk.http.deps import CurrentUser, ServicesDep
+from hyperdesk.http.public_data import PublicDataDep
 from hyperdesk.http.trading_schemas import ActionOut, Address, AmountIn, Id, StakeIn
+from hyperdesk.services import Services
+from hyperdesk.wallets.service import require_verified
 
 router = APIRouter(tags=["vaults", "staking"])
+
+
+def _verified_account(services: Services, user_id: int, wallet_id: int) -> str:
+    """The account of the caller's wallet, only if verified: equities, delegations and transfers
+    of an account are private to the wallets the exchange confirms (`WALLET_NOT_VERIFIED`)."""
+    wallet = services.wallets.get(user_id, wallet_id)
+    require_verified(wallet)
+    return wallet.account_address
 
 
 def _num(value: Any) -> str | None:
@@ -29,13 +40,14 @@ def _vault_summary(v: Any) -> dict[str, Any]:
 
 
 @router.get("/vaults")
-def vaults(services: ServicesDep) -> list[dict[str, Any]]:
-    return [_vault_summary(v) for v in services.exchange.vaults(services.known_vaults)]
+def vaults(public: PublicDataDep) -> list[dict[str, Any]]:
+    """Public: served from a short-lived cache (one exchange read serves every visitor)."""
+    return [_vault_summary(v) for v in public.vaults()]
 
 
 @router.get("/vaults/{address}")
-def vault(address: Address, services: ServicesDep) -> dict[str, Any]:
-    d = services.exchange.vault_details(address)
+def vault(address: Address, public: PublicDataDep) -> dict[str, Any]:
+    d = public.vault(address)
     return {
         "address": d.address,
         "name": d.name,
@@ -56,6 +68,7 @@ def vault(address: Address, services: ServicesDep) -> dict[str, Any]:
 def vault_deposit(
     address: Address, body: AmountIn, user: CurrentUser, services: ServicesDep
 ) -> ActionOut:
+    _verified_account(services, user.id, body.wallet_id)
     result = services.earn.vault_transfer(
         user.id, body.wallet_id, address, body.amount, deposit=True
     )
@@ -66,6 +79,7 @@ def vault_deposit(
 def vault_withdraw(
     address: Address, body: AmountIn, user: CurrentUser, services: ServicesDep
 ) -> ActionOut:
+    _verified_account(services, user.id, body.wallet_id)
     result = services.earn.vault_transfer(
         user.id, body.wallet_id, address, body.amount, deposit=False
     )
@@ -74,7 +88,7 @@ def vault_withdraw(
 
 @router.get("/wallets/{wallet_id}/vaults")
 def wallet_vaults(wallet_id: Id, user: CurrentUser, services: ServicesDep) -> list[dict[str, Any]]:
-    account = services.earn.account_of(user.id, wallet_id)
+    account = _verified_account(services, user.id, wallet_id)
     return [
         {
             "vault_address": e.vault_address,
@@ -86,7 +100,8 @@ def wallet_vaults(wallet_id: Id, user: CurrentUser, services: ServicesDep) -> li
 
 
 @router.get("/staking/validators")
-def validators(services: ServicesDep) -> list[dict[str, Any]]:
+def validators(public: PublicDataDep) -> list[dict[str, Any]]:
+    """Public: served from a short-lived cache (one exchange read serves every visitor)."""
     return [
         {
             "validator": v.validator,
@@ -97,13 +112,13 @@ def validators(services: ServicesDep) -> list[dict[str, Any]]:
             "is_active": v.is_active,
             "is_jailed": v.is_jailed,
         }
-        for v in services.exchange.validators()
+        for v in public.validators()
     ]
 
 
 @router.get("/wallets/{wallet_id}/staking")
 def wallet_staking(wallet_id: Id, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
-    account = services.earn.account_of(user.id, wallet_id)
+    account = _verified_account(services, user.id, wallet_id)
     summary = services.exchange.staking_summary(account)
     return {
         "delegations": [
@@ -125,6 +140,7 @@ def wallet_staking(wallet_id: Id, user: CurrentUser, services: ServicesDep) -> d
 
 @router.post("/staking/delegate", response_model=ActionOut)
 def delegate(body: StakeIn, user: CurrentUser, services: ServicesDep) -> ActionOut:
+    _verified_account(services, user.id, body.wallet_id)
     result = services.earn.stake(
         user.id, body.wallet_id, body.validator, body.amount, delegate=True
     )
@@ -133,6 +149,7 @@ def delegate(body: StakeIn, user: CurrentUser, services: ServicesDep) -> ActionO
 
 @router.post("/staking/undelegate", response_model=ActionOut)
 def undelegate(body: StakeIn, user: CurrentUser, services: ServicesDep) -> ActionOut:
+    _verified_account(services, user.id, body.wallet_id)
     result = services.earn.stake(
         user.id, body.wallet_id, body.validator, body.amount, delegate=False
     )

@@ -1,4 +1,8 @@
-"""Wallets: import or generate, list, rename, delete; the live account view; the paper faucet."""
+"""Wallets: import or generate, list, rename, delete; the live account view; the paper faucet.
+
+The account view and the faucet serve only verified wallets (an agent wallet the exchange does
+not confirm answers 409 `WALLET_NOT_VERIFIED`).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from hyperdesk.http.trading_schemas import (
     WalletOut,
     WalletPatch,
 )
-from hyperdesk.wallets.service import WalletView
+from hyperdesk.wallets.service import WalletView, require_verified
 
 router = APIRouter(prefix="/wallets", tags=["wallets"])
 
@@ -30,6 +34,9 @@ def _out(view: WalletView) -> WalletOut:
         account_address=view.account_address,
         is_agent=view.is_agent,
         verified=view.verified,
+        verified_at=view.verified_at,
+        verification_checked_at=view.verification_checked_at,
+        verification_error=view.verification_error,
         created_at=view.created_at,
         warnings=list(view.warnings),
     )
@@ -57,10 +64,12 @@ def get_wallet(wallet_id: Id, user: CurrentUser, services: ServicesDep) -> Walle
 
 @router.post("/{wallet_id}/verify", response_model=WalletOut)
 def verify_wallet(wallet_id: Id, user: CurrentUser, services: ServicesDep) -> WalletOut:
-    """Ask the exchange again whether this agent wallet is approved for its account."""
+    """Ask the exchange again whether this agent wallet is (still) approved for its account."""
     view = services.wallets.verify(user.id, wallet_id)
     if view.verified:
         services.on_wallet_added(view)
+    else:
+        services.on_wallet_unverified(view)
     return _out(view)
 
 
@@ -82,6 +91,7 @@ def delete_wallet(wallet_id: Id, user: CurrentUser, services: ServicesDep) -> Re
 @router.get("/{wallet_id}/account", response_model=AccountOut)
 def account(wallet_id: Id, user: CurrentUser, services: ServicesDep) -> AccountOut:
     wallet = services.wallets.get(user.id, wallet_id)
+    require_verified(wallet)
     summary = services.exchange.account_summary(wallet.account_address)
     return AccountOut(
         address=summary.address,
@@ -115,8 +125,8 @@ def account(wallet_id: Id, user: CurrentUser, services: ServicesDep) -> AccountO
 def faucet(wallet_id: Id, body: FaucetIn, user: CurrentUser, services: ServicesDep) -> AccountOut:
     if not services.settings.is_paper:
         raise Forbidden("The faucet exists only on the paper network.", code="PAPER_ONLY")
-    wallet = services.wallets.get(user.id, wallet_id)
-    services.exchange.faucet(wallet.account_address, body.amount, hype=body.hype)
+    address = services.wallets.faucet_address(user.id, wallet_id)
+    services.exchange.faucet(address, body.amount, hype=body.hype)
     return account(wallet_id, user, services)
 
 

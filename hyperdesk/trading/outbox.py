@@ -1,0 +1,126 @@
+"""Database writes owed after the exchange answered: tried now, then retried until they are stored.
+
+Once the exchange has accepted, filled, cancelled or refused something, that answer is what the
+caller must hear. Recording it is bookkeeping: if the database fails at that moment, the answer is
+still returned and the write waits here, retried with backoff on one background thread until it
+sticks. If the process dies first, start-up reconciliation settles the order by its cloid, so a
+write lost from this in-memory queue costs a delay, never a wrong record.
+
+Writes must be idempotent (setting a row to the exchange's answer), since a write that failed
+might have failed after committing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Owed:
+    what: str
+    write: Callable[[], object]
+    attempts: int = 0
+    due: float = 0.0
+
+
+class Outbox:
+    def __init__(
+        self,
+        *,
+        attempts_now: int = 3,
+        pause_now: float = 0.05,
+        retry_base: float = 0.5,
+        retry_cap: float = 30.0,
+    ) -> None:
+        self._attempts_now = max(1, attempts_now)
+        self._pause_now = pause_now
+        self._retry_base = retry_base
+        self._retry_cap = retry_cap
+        self._owed: list[_Owed] = []
+        self._changed = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def deliver(self, what: str, write: Callable[[], object]) -> bool:
+        """Run `write`, retrying briefly; if it still fails, queue it. True if stored now.
+
+        Never raises: the caller has an exchange answer to report whatever happens here.
+        """
+        for attempt in range(self._attempts_now):
+            try:
+                write()
+                return True
+            except Exception:
+                log.warning("could not store %s (attempt %d)", what, attempt + 1, exc_info=True)
+            if attempt + 1 < self._attempts_now:
+                time.sleep(self._pause_now * 2**attempt)
+        self._queue(_Owed(what, write, self._attempts_now, time.monotonic() + self._retry_base))
+        return False
+
+    def pending(self) -> int:
+        """How many writes are still owed (for status pages and tests)."""
+        with self._changed:
+            return len(self._owed)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop retrying; what is still owed is left to start-up reconciliation."""
+        with self._changed:
+            self._stopping = True
+            left = len(self._owed)
+            self._changed.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if left:
+            log.warning(
+                "%d bookkeeping writes still owed at stop; reconciliation settles them", left
+            )
+
+    def _queue(self, owed: _Owed) -> None:
+        with self._changed:
+            if self._stopping:
+                log.warning("not retrying %s: stopping", owed.what)
+                return
+            self._owed.append(owed)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="bookkeeping-outbox", daemon=True
+                )
+                self._thread.start()
+            self._changed.notify_all()
+
+    def _run(self) -> None:  # the outbox thread: only it takes items out of the queue
+        while True:
+            with self._changed:
+                owed = self._next_due()
+                while not self._stopping and (owed is None or owed.due > time.monotonic()):
+                    self._changed.wait(None if owed is None else owed.due - time.monotonic())
+                    owed = self._next_due()
+                if self._stopping or owed is None:
+                    return
+            try:
+                owed.write()
+            except Exception:
+                owed.attempts += 1
+                delay = min(self._retry_cap, self._retry_base * 2 ** (owed.attempts - 1))
+                log.warning(
+                    "still could not store %s (attempt %d); retrying in %.1fs",
+                    owed.what,
+                    owed.attempts,
+                    delay,
+                    exc_info=True,
+                )
+                with self._changed:
+                    owed.due = time.monotonic() + delay
+                continue
+            log.info("stored %s after %d failed attempts", owed.what, owed.attempts)
+            with self._changed:
+                self._owed.remove(owed)
+
+    def _next_due(self) -> _Owed | None:
+        return min(self._owed, key=lambda o: o.due, default=None)
