@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 
 from hyperdesk.accounts.assembly import account_service
 from hyperdesk.accounts.tokens import TokenService
+from hyperdesk.bots_engine.service import BotService
 from hyperdesk.errors import ConfigurationError
 from hyperdesk.keystore import KeystoreError, ensure_keyring
 from hyperdesk.persistence.database import make_engine, make_session_factory
@@ -129,6 +130,7 @@ class Runtime:
             earn=EarnService(sessions, exchange, outbox),
             fills=fills,
             history=TradeHistory(sessions),
+            bots=BotService(sessions, max_bots_per_user=settings.max_bots_per_user),
             market=market,
             known_vaults=self._known_vaults(),
         )

@@ -26,6 +26,7 @@ from hyperdesk.trading.market_view import MarketView
 
 if TYPE_CHECKING:
     from hyperdesk.actors.exchange import ExchangeClient
+    from hyperdesk.bots_engine.service import BotService
     from hyperdesk.exchange.errors import ExchangeRejected
     from hyperdesk.trading.earn import EarnService
     from hyperdesk.trading.fills import FillRecorder
@@ -50,6 +51,7 @@ class Services:
     earn: EarnService
     fills: FillRecorder
     history: TradeHistory
+    bots: BotService
     market: MarketView = field(default_factory=MarketView)
     known_vaults: tuple[str, ...] = ()
     hub: LiveHub = field(default_factory=LiveHub)

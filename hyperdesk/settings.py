@@ -200,6 +200,11 @@ class Settings(BaseSettings):
         default=16, ge=1, description="exchange reads under way at once; more are refused (429)"
     )
 
+    # -- bots --
+    max_bots_per_user: int = Field(
+        default=50, ge=1, le=10_000, description="bots one user may keep"
+    )
+
     allow_weak_sandbox: bool = Field(
         default=False, description="let real-money networks run bots without bubblewrap"
     )

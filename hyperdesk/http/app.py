@@ -11,7 +11,7 @@ from hyperdesk import __version__
 from hyperdesk.http.body_limit import BodySizeLimitMiddleware
 from hyperdesk.http.errors import install_error_handlers
 from hyperdesk.http.request_budget import RequestBudget, RequestBudgetMiddleware, TokenBuckets
-from hyperdesk.http.routes import auth, earn, health, live, markets, orders, trades, wallets
+from hyperdesk.http.routes import auth, bots, earn, health, live, markets, orders, trades, wallets
 from hyperdesk.http.security_headers import SecurityHeadersMiddleware
 from hyperdesk.services import Services
 from hyperdesk.trading.public_data import PublicMarketData
@@ -44,6 +44,7 @@ def create_app(services: Services, *, frontend_dir: Path = FRONTEND_DIR) -> Fast
     api.include_router(orders.router)
     api.include_router(trades.router)
     api.include_router(earn.router)
+    api.include_router(bots.router)
     api.include_router(live.router)
     app.include_router(api)
 
