@@ -4,30 +4,23 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import eth_account
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hyperdesk.http.app import create_app
 from hyperdesk.persistence.models import Fill, Order
 from hyperdesk.runtime import Runtime
-from tests.fixtures.app import register_and_login
+from tests.fixtures.app import import_funded_key, register_and_login
 
 
 def test_fills_and_orders_from_while_the_server_was_down_are_reconciled_before_serving(
     settings_factory, paper_server
 ):
-    key = eth_account.Account.create()
-    paper_server.fund(key.address, 100_000)
     first = Runtime(settings_factory())
     services = first.start()
     with TestClient(create_app(services)) as client:
         alice = register_and_login(client, "alice")
-        wallet = client.post(
-            "/api/wallets",
-            json={"label": "main", "private_key": key.key.hex()},
-            headers=alice.headers,
-        ).json()
+        key, wallet = import_funded_key(client, alice, paper_server)
         resting = client.post(
             "/api/orders",
             json={

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-import eth_account
 import pykka
 import pytest
 from fastapi.testclient import TestClient
@@ -24,7 +23,7 @@ from hyperdesk.runtime import Runtime
 from hyperdesk.trading.fills import FillRecorder
 from tests.actors.test_market_stream import FAST, FakeInfo, raw_fill
 from tests.exchange.test_ws_client import FakeHyperliquidWs
-from tests.fixtures.app import register_and_login
+from tests.fixtures.app import import_funded_key, register_and_login
 from tests.helpers import wait_until
 from tests.trading.db_faults import DatabaseFault
 
@@ -40,11 +39,7 @@ def _server_tids(paper_server, address: str) -> set[int]:
 
 def _follow_external_account(client, user, paper_server):
     """An account traded by an outside SDK script: we learn of its fills only by the stream."""
-    key = eth_account.Account.create()
-    paper_server.fund(key.address, 100_000)
-    wallet = client.post(
-        "/api/wallets", json={"label": "script", "private_key": key.key.hex()}, headers=user.headers
-    ).json()
+    key, wallet = import_funded_key(client, user, paper_server, label="script")
     wait_until(
         lambda: (
             client.get(f"/api/wallets/{wallet['id']}/account", headers=user.headers).json()[

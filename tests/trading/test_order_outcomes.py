@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import eth_account
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hyperdesk.http.app import create_app
 from hyperdesk.persistence.models import Fill, Order, StakingAction
 from hyperdesk.runtime import Runtime
-from tests.fixtures.app import register_and_login
+from tests.fixtures.app import import_funded_key, register_and_login
 from tests.helpers import wait_until
 from tests.trading.db_faults import DatabaseFault
 
@@ -134,17 +133,11 @@ def test_a_failed_fill_fetch_after_a_fill_is_not_the_orders_failure(settings_fac
 def test_an_order_whose_result_was_never_stored_is_settled_by_cloid_after_a_restart(
     settings_factory, paper_server
 ):
-    key = eth_account.Account.create()
-    paper_server.fund(key.address, 100_000)
     first = Runtime(settings_factory())
     services = first.start()
     with TestClient(create_app(services)) as client:
         alice = register_and_login(client, "alice")
-        wallet = client.post(
-            "/api/wallets",
-            json={"label": "main", "private_key": key.key.hex()},
-            headers=alice.headers,
-        ).json()
+        _key, wallet = import_funded_key(client, alice, paper_server)
         with DatabaseFault(first.engine, "UPDATE", "orders"):
             placed = _order(client, alice, wallet, type="market", size="0.3")
             assert placed.status_code == 200, placed.text
