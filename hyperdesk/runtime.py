@@ -183,10 +183,18 @@ class Runtime:
         from hyperdesk.paper.clock import SystemClock
         from hyperdesk.paper.config import PaperConfig
         from hyperdesk.paper.exchange import PaperExchange
+        from hyperdesk.paper.persistence import StateFileError, open_durable
         from hyperdesk.paper.runner import PaperServer
 
         config = self.paper_config or PaperConfig(seed=self.settings.paper_seed)
         exchange = PaperExchange(config, SystemClock())  # type: ignore[arg-type]
+        # The paper world outlives the process: saved in the (0700) data dir, restored here.
+        state_path = self.settings.paper_state_file or self.settings.data_dir / "paper-state.json"
+        try:
+            snapshotter, _ = open_durable(exchange, state_path)
+        except StateFileError as exc:
+            raise ConfigurationError(str(exc)) from None
+        self._stops.append(snapshotter.stop)  # runs after server.stop: the final snapshot
         server = PaperServer(exchange, host="127.0.0.1", port=self.settings.paper_port)
         base_url = server.start()
         self.paper = server

@@ -205,6 +205,13 @@ class Settings(BaseSettings):
         default=50, ge=1, le=10_000, description="bots one user may keep"
     )
 
+    # -- paper exchange durability --
+    paper_state_file: Path | None = Field(
+        default=None,
+        description="where the embedded paper exchange keeps its whole state across restarts; "
+        "defaults to data_dir/paper-state.json",
+    )
+
     allow_weak_sandbox: bool = Field(
         default=False, description="let real-money networks run bots without bubblewrap"
     )

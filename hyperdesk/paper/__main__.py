@@ -1,6 +1,8 @@
 """``python -m hyperdesk.paper --host 127.0.0.1 --port 8080 --seed 1``: a standalone paper exchange.
 
-Point the official SDK at the printed base URL. Stops cleanly on SIGINT or SIGTERM.
+Point the official SDK at the printed base URL. Stops cleanly on SIGINT or SIGTERM. With
+``--state FILE`` the whole exchange is kept in that file and carries on from it at the next start
+(see hyperdesk/paper/persistence.py); without it the exchange lives in memory only.
 """
 
 from __future__ import annotations
@@ -11,10 +13,17 @@ import signal
 import sys
 import threading
 from decimal import Decimal
+from pathlib import Path
 
 from hyperdesk.paper.clock import SystemClock
 from hyperdesk.paper.config import PaperConfig
 from hyperdesk.paper.exchange import PaperExchange
+from hyperdesk.paper.persistence import (
+    DEFAULT_INTERVAL_S,
+    Snapshotter,
+    StateFileError,
+    open_durable,
+)
 from hyperdesk.paper.runner import PaperServer
 
 
@@ -36,27 +45,59 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ADDRESS=USD",
         help="credit an address with USDC at start (repeatable)",
     )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="keep the exchange's whole state in FILE and continue from it at start "
+        "(default: in memory only, lost on exit)",
+    )
+    parser.add_argument(
+        "--snapshot-interval",
+        type=float,
+        default=DEFAULT_INTERVAL_S,
+        metavar="SECONDS",
+        help=f"how often a changed state is saved with --state (default {DEFAULT_INTERVAL_S})",
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
+    if args.snapshot_interval <= 0:
+        parser.error("--snapshot-interval must be positive")
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     config = PaperConfig(seed=args.seed, rest_weight_per_minute=args.rest_weight_per_minute)
     exchange = PaperExchange(config, SystemClock())
-    for item in args.fund:
-        address, _, usd = item.partition("=")
-        exchange.faucet(address.lower(), Decimal(usd or "10000"))
+    snapshotter: Snapshotter | None = None
+    restored = False
+    if args.state is not None:
+        try:
+            snapshotter, restored = open_durable(
+                exchange, args.state, interval_s=args.snapshot_interval
+            )
+        except StateFileError as exc:
+            print(f"cannot start: {exc}", file=sys.stderr, flush=True)
+            return 2
+    if restored:
+        print(f"continuing from {args.state} (--fund applies to a new state only)", flush=True)
+    else:
+        for item in args.fund:
+            address, _, usd = item.partition("=")
+            exchange.faucet(address.lower(), Decimal(usd or "10000"))
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
 
     server = PaperServer(exchange, host=args.host, port=args.port, log_level=args.log_level)
-    base_url = server.start()
-    print(f"paper exchange on {base_url} (websocket {server.ws_url})", flush=True)
     try:
+        base_url = server.start()
+        print(f"paper exchange on {base_url} (websocket {server.ws_url})", flush=True)
         stop.wait()
     finally:
         server.stop()
+        if snapshotter is not None:
+            snapshotter.stop()  # after the server: the last snapshot is the last state
     print("paper exchange stopped", flush=True)
     return 0
 

@@ -120,6 +120,14 @@ class CandleStore:
             touched.append((interval, candle))
         return touched
 
+    def series(self) -> dict[tuple[str, str], list[Candle]]:
+        """Every stored series by (coin, interval); the live lists (for saving, under the lock)."""
+        return self._series
+
+    def replace(self, series: dict[tuple[str, str], list[Candle]]) -> None:
+        """Swap in series read back from a saved state."""
+        self._series = series
+
     def snapshot(self, coin: str, interval: str, start: int, end: int) -> list[dict]:
         series = self._series.get((coin, interval), [])
         return [c.wire(coin, interval) for c in series if c.close_t >= start and c.t <= end]

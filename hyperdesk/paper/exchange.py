@@ -20,6 +20,7 @@ from hyperdesk.paper.config import PaperConfig
 from hyperdesk.paper.engine import ActionFormatError, Engine
 from hyperdesk.paper.events import Event
 from hyperdesk.paper.info import InfoError
+from hyperdesk.paper.nonces import NonceTracker
 
 __all__ = ["Event", "InfoError", "PaperExchange"]
 
@@ -36,6 +37,44 @@ class PaperExchange:
         self._listeners: list[Callable[[Event], None]] = []
         self._engine = Engine(config, clock)
         self._engine.events.clear()  # start-up quotes are not news
+        # The per-signer nonces belong to the exchange's state (a replay must stay refused after
+        # a restart), so they live here, next to what they protect, and are saved with it.
+        self.nonces = NonceTracker(
+            set_size=config.nonce_set_size,
+            window_past_ms=config.nonce_window_past_ms,
+            window_future_ms=config.nonce_window_future_ms,
+        )
+        self._revision = 0
+
+    @property
+    def revision(self) -> int:
+        """Grows with every call that may have changed the state (what a saver compares)."""
+        return self._revision
+
+    def export_state(self) -> dict[str, Any]:
+        """The whole state as plain JSON values (state_codec.py), taken atomically."""
+        from hyperdesk.paper.state_codec import dump_engine
+
+        with self._lock:
+            state = dump_engine(self._engine)
+            state["nonces"] = self.nonces.export()
+            return state
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """Carry on from a saved state; raises ``StateMismatch`` if it does not fit the config.
+
+        Meant for start-up, before the server serves anyone; events it would cause are dropped.
+        """
+        from hyperdesk.paper.state_codec import StateMismatch, load_engine
+
+        with self._lock:
+            nonces = state.get("nonces")
+            if not isinstance(nonces, dict):
+                raise StateMismatch("the saved state has no nonces")
+            load_engine(self._engine, state, self.clock.now_ms())
+            self.nonces.restore(nonces)
+            self._engine.events.clear()
+            self._revision += 1
 
     def add_listener(self, fn: Callable[[Event], None]) -> None:
         """Receive every event after the state change that caused it."""
@@ -90,6 +129,7 @@ class PaperExchange:
     ) -> dict:
         """Run one authenticated action and return the full ``/exchange`` response body."""
         with self._lock:
+            self._revision += 1
             try:
                 return actions.execute(
                     self._engine,
@@ -104,6 +144,7 @@ class PaperExchange:
     def faucet(self, user: str, usd: Decimal, *, hype: Decimal = Decimal(0)) -> None:
         """Paper-only: credit perp USDC (and spot HYPE) to ``user``, creating the account."""
         with self._lock:
+            self._revision += 1
             acct = self._engine.account(user, create=True)
             assert acct is not None
             acct.usdc += usd
@@ -116,6 +157,7 @@ class PaperExchange:
     def tick(self) -> None:
         """Advance the simulation to ``clock.now_ms()`` and publish what changed."""
         with self._lock:
+            self._revision += 1
             try:
                 self._engine.tick()
             finally:
@@ -124,6 +166,7 @@ class PaperExchange:
     def set_price(self, coin: str, px: Decimal) -> None:
         """Test/admin hook: move ``coin``'s mid to ``px`` now, then match and trigger like a tick."""
         with self._lock:
+            self._revision += 1
             try:
                 self._engine.set_price(coin, px)
             finally:

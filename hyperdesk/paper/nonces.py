@@ -105,6 +105,26 @@ class NonceTracker:
         if len(entry.sorted_nonces) > self.set_size:
             del entry.sorted_nonces[0]
 
+    def export(self) -> dict[str, list[int]]:
+        """Every signer's retained nonces, ascending: saved so a replay stays refused after a
+        restart."""
+        with self._signers_lock:
+            entries = list(self._signers.items())
+        result = {}
+        for signer, entry in entries:
+            with entry.lock:
+                if entry.sorted_nonces:
+                    result[signer] = list(entry.sorted_nonces)
+        return result
+
+    def restore(self, saved: dict[str, list[int]]) -> None:
+        """Load what ``export`` produced (keeps at most ``set_size`` per signer)."""
+        with self._signers_lock:
+            self._signers = {
+                signer.lower(): _SignerNonces(sorted(nonces)[-self.set_size :])
+                for signer, nonces in saved.items()
+            }
+
     def highest(self, signer: str) -> list[int]:
         """The retained nonces of ``signer``, ascending (a copy; for tests and diagnostics)."""
         entry = self._entry(signer)

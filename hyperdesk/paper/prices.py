@@ -54,6 +54,17 @@ class PriceProcess:
             raise ValueError("price must be positive")
         self._walks[coin].price = px
 
+    def state(self, coin: str) -> tuple[Decimal, object]:
+        """(raw price, generator state) of one coin: what a saved exchange needs to go on."""
+        walk = self._walks[coin]
+        return walk.price, walk.rng.getstate()
+
+    def restore(self, coin: str, price: Decimal, rng_state: object) -> None:
+        """Put one coin back where ``state`` found it; later steps continue that path."""
+        walk = self._walks[coin]
+        walk.price = price
+        walk.rng.setstate(rng_state)  # type: ignore[arg-type]
+
     def step(self, coin: str, dt_ms: int, volatility_scale: float = 1.0) -> Decimal:
         """Advance one coin by ``dt_ms`` (one normal draw, whatever the length) and return it."""
         walk = self._walks[coin]

@@ -31,7 +31,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from hyperdesk.paper import signing
-from hyperdesk.paper.nonces import NonceError, NonceTracker
+from hyperdesk.paper.nonces import NonceError
 from hyperdesk.paper.numbers import parse_decimal
 from hyperdesk.paper.ws import WebsocketHub
 
@@ -212,11 +212,7 @@ class ProtocolCore:
         self.exchange = exchange
         config = exchange.config
         self.is_mainnet = bool(config.is_mainnet)
-        self.nonces = NonceTracker(
-            set_size=config.nonce_set_size,
-            window_past_ms=config.nonce_window_past_ms,
-            window_future_ms=config.nonce_window_future_ms,
-        )
+        self.nonces = exchange.nonces  # saved with the exchange's state
 
     def info(self, body: Any) -> Any:
         from hyperdesk.paper.exchange import InfoError
