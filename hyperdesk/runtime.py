@@ -157,6 +157,7 @@ class Runtime:
         stream.subscribe({"type": "allMids"}, services.on_mids).get(timeout=10)
         for wallet in wallets.all_wallets():
             services.on_wallet_added(wallet)
+        self._start_bot_supervisor(services)
         if settings.agent_reverify_seconds > 0:
             reverifier = AgentReverifier(services.reverify_agents, settings.agent_reverify_seconds)
             reverifier.start()
@@ -164,6 +165,32 @@ class Runtime:
 
         self.services = services
         return services
+
+    def _start_bot_supervisor(self, services: Services) -> None:
+        """After the stream (bots' fills) and reconciliation; registered last, so stopped first:
+        bot processes end before the exchange and stream they trade through."""
+        from hyperdesk.actors.bot_supervisor import BotSupervisor
+        from hyperdesk.bots_engine.engine_config import EngineConfig
+        from hyperdesk.sandbox.launcher import detect_sandbox as probe_sandbox
+
+        settings = self.settings
+        kind = probe_sandbox()
+        if kind == "process":
+            log.warning(
+                "bubblewrap is unavailable: bots run in the weaker process sandbox%s",
+                "" if settings.is_paper or settings.allow_weak_sandbox else " — refused here",
+            )
+        supervisor_ref = BotSupervisor.start(
+            services,
+            EngineConfig.from_settings(settings, kind),
+            real_money=not settings.is_paper,
+            allow_weak_sandbox=settings.allow_weak_sandbox,
+        )
+        self._stops.append(lambda: supervisor_ref.stop(timeout=60))
+        services.supervisor = supervisor_ref.proxy()
+        started = services.supervisor.recover().get(timeout=120)
+        if started:
+            log.info("started %d bots whose desired state is running", started)
 
     def _known_vaults(self) -> tuple[str, ...]:
         if self.settings.vaults:

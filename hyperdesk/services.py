@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hyperdesk.accounts.service import AccountService
+from hyperdesk.bots_engine.fill_routes import BotFillRoutes
 from hyperdesk.errors import NotFound, ServiceUnavailable
 from hyperdesk.exchange.models import plain_decimal
 from hyperdesk.http.live import LiveHub
@@ -55,6 +56,10 @@ class Services:
     market: MarketView = field(default_factory=MarketView)
     known_vaults: tuple[str, ...] = ()
     hub: LiveHub = field(default_factory=LiveHub)
+    # -- bot engine: running bots' fill routes and the supervisor (None until the runtime
+    # starts it) --
+    bot_fills: BotFillRoutes = field(default_factory=BotFillRoutes)
+    supervisor: Any = None
     _topics: dict[str, tuple[int, int | None]] = field(default_factory=dict)
     _topics_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -85,6 +90,8 @@ class Services:
     # -- live events ----------------------------------------------------------------------------
 
     def publish_fills(self, recorded: Iterable[RecordedFill]) -> None:
+        recorded = list(recorded)
+        self.bot_fills.dispatch(recorded)  # every recorded fill passes here: bots hear of theirs
         by_user: dict[int, list[dict[str, Any]]] = {}
         for item in recorded:
             f = item.fill
@@ -129,6 +136,7 @@ class Services:
         account = message.account
         updates = [_plain_json(u) for u in getattr(message, "updates", ())]
         snapshot = [_plain_json(o) for o in getattr(message, "orders", ())]
+        self.bot_fills.dispatch_order_updates(account, updates)  # running bots' on_order_update
         # Several users may name the same account (an agent wallet can claim any address): an
         # order placed through the desk is shown only to the user who placed it; orders placed
         # elsewhere (no cloid of ours) to everyone who follows the account.

@@ -205,6 +205,57 @@ class Settings(BaseSettings):
         default=50, ge=1, le=10_000, description="bots one user may keep"
     )
 
+    # -- bot engine --
+    bot_memory_bytes: int = Field(
+        default=1024**3, ge=64 * 1024**2, description="a bot's address-space limit (RLIMIT_AS)"
+    )
+    bot_cpu_seconds: int = Field(
+        default=3600, ge=1, description="CPU seconds over a bot process's life (RLIMIT_CPU)"
+    )
+    bot_max_open_files: int = Field(default=128, ge=16, description="RLIMIT_NOFILE of a bot")
+    bot_max_processes: int = Field(
+        default=64, ge=1, description="processes and threads of a bot (RLIMIT_NPROC)"
+    )
+    bot_max_file_bytes: int = Field(
+        default=16 * 1024**2, ge=0, description="largest file a bot may write (RLIMIT_FSIZE)"
+    )
+    bot_tmpfs_bytes: int = Field(
+        default=16 * 1024**2, ge=1024**2, description="size of a bot's private /tmp (bubblewrap)"
+    )
+    bot_heartbeat_seconds: float = Field(
+        default=10.0, gt=0, description="ping interval; a bot that misses one ping is killed"
+    )
+    bot_stop_grace_seconds: float = Field(
+        default=5.0, ge=0, description="how long a stopping bot may take before it is killed"
+    )
+    bot_backoff_base_seconds: float = Field(
+        default=1.0, gt=0, description="first restart delay after a crash (doubles each time)"
+    )
+    bot_backoff_cap_seconds: float = Field(
+        default=300.0, gt=0, description="longest restart delay after repeated crashes"
+    )
+    bot_restart_intensity: int = Field(
+        default=5, ge=0, description="restarts allowed within the window before a bot is FAILED"
+    )
+    bot_restart_window_seconds: float = Field(
+        default=60.0, gt=0, description="the window of the restart intensity limit"
+    )
+    bot_healthy_reset_seconds: float = Field(
+        default=600.0, gt=0, description="a run this long resets the restart backoff"
+    )
+    bot_max_messages_per_second: int = Field(
+        default=200, ge=1, description="messages a bot may send per second before it is killed"
+    )
+    bot_max_invalid_requests: int = Field(
+        default=20, ge=1, description="malformed requests tolerated before a bot is killed"
+    )
+    bot_max_log_lines: int = Field(
+        default=10_000, ge=100, description="log lines kept per bot (older ones are deleted)"
+    )
+    bot_max_state_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="size of a bot's persistent key-value state"
+    )
+
     # -- paper exchange durability --
     paper_state_file: Path | None = Field(
         default=None,

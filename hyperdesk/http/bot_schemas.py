@@ -71,3 +71,36 @@ class BotOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     code: str | None = Field(default=None, description="present on a single bot, not in lists")
+    pid: int | None = Field(default=None, description="the running process (single bot only)")
+    uptime_seconds: float | None = Field(default=None, description="how long this run has run")
+    capital_status: BotCapitalOut | None = Field(
+        default=None, description="the running bot's capital book (single bot only)"
+    )
+
+
+class BotCapitalOut(BaseModel):
+    allocation: DecimalStr
+    leverage: DecimalStr
+    limit: DecimalStr
+    used: DecimalStr
+    available: DecimalStr
+    realized_pnl: DecimalStr
+    unrealized_pnl: DecimalStr
+    fees: DecimalStr
+    equity: DecimalStr
+
+
+class BotLogOut(BaseModel):
+    id: int
+    run_id: int | None
+    time: datetime
+    level: str
+    message: str
+
+
+class BotLogPageOut(BaseModel):
+    items: list[BotLogOut] = Field(description="newest first")
+    next_cursor: int | None = Field(description="pass as `cursor` for older lines")
+
+
+BotOut.model_rebuild()  # BotCapitalOut is defined after BotOut

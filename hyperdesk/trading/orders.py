@@ -26,7 +26,7 @@ from hyperdesk.exchange.models import OpenOrder, OrderRequest, OrderResult
 from hyperdesk.exchange.validation import validate_order
 from hyperdesk.persistence.database import transaction
 from hyperdesk.persistence.models import Order, Wallet
-from hyperdesk.trading.cloids import new_cloid
+from hyperdesk.trading.cloids import bot_id_of, new_cloid
 from hyperdesk.trading.fills import FillRecorder, RecordedFill
 from hyperdesk.trading.market_view import MarketView
 from hyperdesk.trading.outbox import Outbox
@@ -64,12 +64,22 @@ class OrderService:
         self._outbox = outbox or Outbox()
 
     def place(
-        self, user_id: int, wallet_id: int, request: OrderRequest, *, bot_id: int | None = None
+        self,
+        user_id: int,
+        wallet_id: int,
+        request: OrderRequest,
+        *,
+        bot_id: int | None = None,
+        cloid: str | None = None,
     ) -> PlacedOrder:
+        """`cloid` lets the bot engine reserve capital under the order's cloid before it is
+        placed; it must come from `new_cloid(bot_id)`. Anyone else leaves it None."""
+        if cloid is not None and bot_id_of(cloid) != bot_id:
+            raise ValueError("a caller-chosen cloid must name the order's bot")
         wallet = self._owned_wallet(user_id, wallet_id)
         request = self._with_reference_price(request)
         self._check(request)
-        request = replace(request, cloid=new_cloid(bot_id))
+        request = replace(request, cloid=cloid or new_cloid(bot_id))
         with transaction(self._sessions) as session:
             row = Order(
                 user_id=user_id,
