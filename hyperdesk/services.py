@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from hyperdesk.accounts.service import AccountService
 from hyperdesk.bots_engine.fill_routes import BotFillRoutes
 from hyperdesk.errors import NotFound, ServiceUnavailable
-from hyperdesk.exchange.models import plain_decimal
 from hyperdesk.http.live import LiveHub
 from hyperdesk.persistence.models import Bot, Order, Wallet
 from hyperdesk.settings import Settings
@@ -94,24 +93,7 @@ class Services:
         self.bot_fills.dispatch(recorded)  # every recorded fill passes here: bots hear of theirs
         by_user: dict[int, list[dict[str, Any]]] = {}
         for item in recorded:
-            f = item.fill
-            by_user.setdefault(item.user_id, []).append(
-                {
-                    "wallet_id": item.wallet_id,
-                    "bot_id": item.bot_id,
-                    "source": item.source,
-                    "coin": f.coin,
-                    "side": f.side,
-                    "price": plain_decimal(f.price),
-                    "size": plain_decimal(f.size),
-                    "fee": plain_decimal(f.fee),
-                    "closed_pnl": plain_decimal(f.closed_pnl),
-                    "time": f.time_ms,
-                    "tid": f.tid,
-                    "oid": f.oid,
-                    "cloid": f.cloid,
-                }
-            )
+            by_user.setdefault(item.user_id, []).append(item.to_json())
         for user_id, fills in by_user.items():
             self.hub.publish_user(user_id, {"channel": "fills", "data": fills})
 

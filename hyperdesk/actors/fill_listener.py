@@ -25,7 +25,6 @@ from typing import Any
 import pykka
 
 from hyperdesk.bots_engine.capital import BotFill
-from hyperdesk.exchange.models import plain_decimal
 from hyperdesk.trading.fills import RecordedFill
 
 log = logging.getLogger(__name__)
@@ -39,24 +38,6 @@ class BotFillEvent:
     """A fill of the bot's order, new to its book, in the platform's fill shape (decimals as text)."""
 
     fill: dict[str, Any]
-
-
-def fill_payload(item: RecordedFill) -> dict[str, Any]:
-    f = item.fill
-    return {
-        "wallet_id": item.wallet_id,
-        "bot_id": item.bot_id,
-        "coin": f.coin,
-        "side": f.side,
-        "price": plain_decimal(f.price),
-        "size": plain_decimal(f.size),
-        "fee": plain_decimal(f.fee),
-        "closed_pnl": plain_decimal(f.closed_pnl),
-        "time": f.time_ms,
-        "tid": f.tid,
-        "oid": f.oid,
-        "cloid": f.cloid,
-    }
 
 
 class FillListenerActor(pykka.ThreadingActor):
@@ -82,7 +63,7 @@ class FillListenerActor(pykka.ThreadingActor):
             return None
         if new:  # a stopping bot's parent may be gone: the fill is stored and booked anyway
             with contextlib.suppress(pykka.ActorDeadError):
-                self._parent.tell(BotFillEvent(fill_payload(message)))
+                self._parent.tell(BotFillEvent(message.to_json()))
         return None
 
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from hyperdesk.exchange.models import Fill as WireFill
+from hyperdesk.exchange.models import plain_decimal
 from hyperdesk.persistence.database import transaction
 from hyperdesk.persistence.models import Bot, Fill, FillCursor, Order, Wallet, utcnow
 from hyperdesk.trading.cloids import bot_id_of, is_ours
@@ -34,6 +36,25 @@ class RecordedFill:
     wallet_id: int
     bot_id: int | None
     source: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The one shape of a fill the platform pushes: to browsers on /api/ws and to bots."""
+        f = self.fill
+        return {
+            "wallet_id": self.wallet_id,
+            "bot_id": self.bot_id,
+            "source": self.source,
+            "coin": f.coin,
+            "side": f.side,
+            "price": plain_decimal(f.price),
+            "size": plain_decimal(f.size),
+            "fee": plain_decimal(f.fee),
+            "closed_pnl": plain_decimal(f.closed_pnl),
+            "time": f.time_ms,
+            "tid": f.tid,
+            "oid": f.oid,
+            "cloid": f.cloid,
+        }
 
 
 class FillRecorder:
