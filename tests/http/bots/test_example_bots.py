@@ -9,46 +9,14 @@ bots (grid, market maker) are filled by moving the price through their orders on
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-from fastapi.testclient import TestClient
-
-from hyperdesk.http.app import create_app
-from hyperdesk.runtime import Runtime
-from tests.fixtures.app import import_funded_key
 from tests.helpers import wait_until
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "bots"
-FAST = {
-    "bot_heartbeat_seconds": 1.0,
-    "bot_backoff_base_seconds": 0.2,
-    "bot_backoff_cap_seconds": 0.5,
-    "bot_stop_grace_seconds": 3,
-}
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "bots"
 DEADLINE = 20
-
-
-@pytest.fixture
-def runtime(settings_factory) -> Iterator[Runtime]:
-    rt = Runtime(settings_factory(**FAST))
-    rt.start()
-    yield rt
-    rt.stop()
-
-
-@pytest.fixture
-def client(runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime.services)) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def wallet(client, alice, paper_server):
-    return import_funded_key(client, alice, paper_server)[1]
 
 
 def _example(name: str) -> tuple[str, dict[str, Any], dict[str, Any]]:

@@ -6,8 +6,8 @@ sleeps); heartbeat and backoff values are small so supervision happens within se
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,15 +18,9 @@ from hyperdesk.persistence.models import BotRun, Order
 from hyperdesk.runtime import Runtime
 from tests.fixtures.app import import_funded_key, register_and_login
 from tests.helpers import wait_until
+from tests.http.bots.conftest import FAST_SUPERVISION
 
-FAST = {
-    "bot_heartbeat_seconds": 1.0,
-    "bot_backoff_base_seconds": 0.2,
-    "bot_backoff_cap_seconds": 0.5,
-    "bot_restart_intensity": 2,
-    "bot_restart_window_seconds": 120,
-    "bot_stop_grace_seconds": 3,
-}
+FAST = {**FAST_SUPERVISION, "bot_restart_intensity": 2, "bot_restart_window_seconds": 120}
 
 ORDER_BOT = """
 class Bot:
@@ -69,22 +63,8 @@ class Bot:
 
 
 @pytest.fixture
-def runtime(settings_factory) -> Iterator[Runtime]:
-    rt = Runtime(settings_factory(**FAST))
-    rt.start()
-    yield rt
-    rt.stop()
-
-
-@pytest.fixture
-def client(runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime.services)) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def wallet(client, alice, paper_server):
-    return import_funded_key(client, alice, paper_server)[1]
+def bot_settings() -> dict[str, Any]:
+    return FAST
 
 
 def _create(client, user, wallet_id, code, **fields):
