@@ -11,6 +11,7 @@ from hyperdesk.accounts.service import UserView
 from hyperdesk.errors import Unauthorized
 from hyperdesk.http.forwarded import parse_networks, resolve_client_ip
 from hyperdesk.services import Services
+from hyperdesk.trading.public_data import PublicMarketData
 
 _bearer = HTTPBearer(auto_error=False, description="an access token from /api/auth/login")
 
@@ -20,6 +21,15 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_public_data(request: Request) -> PublicMarketData:
+    # async: a plain attribute read needs no trip through the worker thread pool
+    public: PublicMarketData = request.app.state.public_data
+    return public
+
+
+PublicDataDep = Annotated[PublicMarketData, Depends(get_public_data)]
 
 
 def current_user(

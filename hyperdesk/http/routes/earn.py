@@ -7,8 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from hyperdesk.exchange.models import plain_decimal as plain
-from hyperdesk.http.deps import CurrentUser, ServicesDep
-from hyperdesk.http.public_data import PublicDataDep
+from hyperdesk.http.deps import CurrentUser, PublicDataDep, ServicesDep
 from hyperdesk.http.trading_schemas import ActionOut, Address, AmountIn, Id, StakeIn
 from hyperdesk.services import Services
 from hyperdesk.wallets.service import require_verified

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query
 
 from hyperdesk.errors import InvalidInput, NotFound
 from hyperdesk.exchange.models import to_decimal
-from hyperdesk.http.public_data import PublicDataDep
+from hyperdesk.http.deps import PublicDataDep
 from hyperdesk.http.trading_schemas import BookOut, CandleOut, LevelOut, MarketOut, TradePrintOut
 
 router = APIRouter(prefix="/markets", tags=["markets"])
