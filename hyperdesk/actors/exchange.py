@@ -113,6 +113,7 @@ _READ_METHODS = frozenset(
         "staking_summary",
         "faucet",
         "info_request",
+        "submit_user_signed",
     }
 )
 
@@ -560,6 +561,13 @@ class ExchangeClient:
 
     def staking_summary(self, user: str) -> StakingSummary:
         return self._read("staking_summary", user)
+
+    def submit_user_signed(
+        self, action: dict[str, Any], nonce: int, signature: dict[str, Any]
+    ) -> ActionResult:
+        """A user-signed action signed outside the desk (a browser wallet's approveAgent). No key
+        of ours signs it, so it needs no signer actor; the API spends write weight for it."""
+        return self._read("submit_user_signed", action, nonce, signature)
 
     def faucet(self, address: str, usd: Decimal, *, hype: Decimal = Decimal(0)) -> None:
         """Paper network only (``HyperliquidAPI.faucet`` refuses real networks)."""

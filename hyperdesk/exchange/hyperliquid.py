@@ -550,6 +550,28 @@ class HyperliquidAPI:
         if not isinstance(result, dict) or result.get("status") != "ok":
             raise ExchangeRejected(ErrorCode.EXCHANGE_ERROR, f"faucet refused: {result!r}"[:200])
 
+    # -- actions signed elsewhere ---------------------------------------------------------------
+
+    def submit_user_signed(
+        self, action: dict[str, Any], nonce: int, signature: dict[str, Any]
+    ) -> ActionResult:
+        """POST a user-signed action the account's owner signed in their own wallet.
+
+        The desk holds no key for it, so it needs no signer client; it spends write weight like
+        any action. A lost answer is reported as unknown: resending the same nonce is refused by
+        the exchange, and the caller learns the outcome from the account (e.g. its agents).
+        """
+        self.rate_limiter.acquire(exchange_weight(1), self.rate_limit_wait, priority=Priority.WRITE)
+        body = {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": None}
+        try:
+            response = self._raw_post(self._bootstrap_client(), "/exchange", body)
+        except ExchangeTimeout:
+            raise ExchangeTimeout(
+                f"{action.get('type')}: outcome unknown (no answer); check the account"
+            ) from None
+        data = _ok_response(response)
+        return ActionResult(ok=True, action=str(action.get("type")), data=data)
+
     # -- signing --------------------------------------------------------------------------------
 
     def _client(self, wallet: SigningWallet) -> _SignerClient:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, SecretStr
 
@@ -69,6 +69,29 @@ class WalletIn(StrictIn):
     )
 
 
+ChainId = Annotated[
+    int, Field(ge=1, le=2**53 - 1, description="the chain the browser wallet signs on (EIP-155)")
+]
+
+
+class BrowserConnectIn(StrictIn):
+    label: str = Field(min_length=1, max_length=100)
+    account_address: Address = Field(description="the account whose owner signs in the browser")
+    chain_id: ChainId = 0x66EEE
+
+
+class ApprovalPrepareIn(StrictIn):
+    chain_id: ChainId = 0x66EEE
+
+
+class ApprovalSubmitIn(StrictIn):
+    nonce: TimeMs = Field(description="the nonce of the prepared approval (ms)")
+    chain_id: ChainId = Field(description="the chain id the typed data was signed with")
+    signature: str = Field(
+        min_length=132, max_length=132, description="eth_signTypedData_v4's answer, 0x + 130 hex"
+    )
+
+
 class WalletPatch(StrictIn):
     label: str = Field(min_length=1, max_length=100)
 
@@ -94,6 +117,16 @@ class WalletOut(BaseModel):
     )
     created_at: datetime
     warnings: list[str] = []
+
+
+class ApprovalOut(BaseModel):
+    wallet: WalletOut
+    nonce: int
+    chain_id: int
+    agent_name: str
+    typed_data: dict[str, Any] = Field(
+        description="EIP-712 document for eth_signTypedData_v4 (Hyperliquid's approveAgent)"
+    )
 
 
 class FaucetIn(StrictIn):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,13 @@ from hyperdesk.exchange.errors import ExchangeError
 from hyperdesk.keystore import Keyring, address_of, generate_private_key
 from hyperdesk.persistence.database import transaction
 from hyperdesk.persistence.models import Bot, Wallet, utcnow
+from hyperdesk.wallets.browser_approval import (
+    AgentApproval,
+    SignatureMismatch,
+    agent_name_for,
+    check_fresh,
+    wire_signature,
+)
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
@@ -186,6 +194,62 @@ class WalletService:
             ) from exc
         finally:
             del key_hex
+
+    def browser_approval(
+        self, user_id: int, wallet_id: int, *, chain_id: int, is_mainnet: bool
+    ) -> AgentApproval:
+        """A fresh `approveAgent` of this agent wallet's key, for its account's owner to sign."""
+        wallet = self.get(user_id, wallet_id)
+        if not wallet.is_agent:
+            raise Conflict(
+                "This wallet holds its account's own key; it needs no approval.",
+                code="NOT_AN_AGENT_WALLET",
+            )
+        return AgentApproval(
+            agent_address=wallet.address,
+            agent_name=agent_name_for(wallet.id),
+            nonce=int(time.time() * 1000),
+            chain_id=chain_id,
+            is_mainnet=is_mainnet,
+        )
+
+    def approve_with_signature(
+        self,
+        user_id: int,
+        wallet_id: int,
+        *,
+        nonce: int,
+        chain_id: int,
+        signature: str,
+        is_mainnet: bool,
+        post: Callable[[dict[str, Any], int, dict[str, Any]], object],
+    ) -> WalletView:
+        """Check the account's signature of this wallet's approval, have ``post`` send it to the
+        exchange, then ask the exchange whether the agent is approved: its answer, not ours, is
+        what verifies the wallet."""
+        wallet = self.get(user_id, wallet_id)
+        if not wallet.is_agent:
+            raise Conflict(
+                "This wallet holds its account's own key; it needs no approval.",
+                code="NOT_AN_AGENT_WALLET",
+            )
+        check_fresh(nonce)
+        approval = AgentApproval(
+            agent_address=wallet.address,
+            agent_name=agent_name_for(wallet.id),
+            nonce=nonce,
+            chain_id=chain_id,
+            is_mainnet=is_mainnet,
+        )
+        signer = approval.signer(signature)
+        if signer != wallet.account_address:
+            raise SignatureMismatch(
+                f"The approval was signed by {signer}, not by the account "
+                f"{wallet.account_address}: sign with that account in your wallet.",
+                extra={"signer": signer, "account_address": wallet.account_address},
+            )
+        post(approval.action(), nonce, wire_signature(signature))
+        return self.verify(user_id, wallet_id)
 
     def list_for(self, user_id: int) -> list[WalletView]:
         with self._sessions() as session:

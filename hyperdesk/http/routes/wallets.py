@@ -12,6 +12,10 @@ from hyperdesk.errors import Forbidden
 from hyperdesk.http.deps import CurrentUser, ServicesDep
 from hyperdesk.http.trading_schemas import (
     AccountOut,
+    ApprovalOut,
+    ApprovalPrepareIn,
+    ApprovalSubmitIn,
+    BrowserConnectIn,
     FaucetIn,
     Id,
     LeverageIn,
@@ -21,6 +25,7 @@ from hyperdesk.http.trading_schemas import (
     WalletOut,
     WalletPatch,
 )
+from hyperdesk.settings import Network
 from hyperdesk.wallets.service import WalletView, require_verified
 
 router = APIRouter(prefix="/wallets", tags=["wallets"])
@@ -55,6 +60,67 @@ def create_wallet(body: WalletIn, user: CurrentUser, services: ServicesDep) -> W
     )
     services.on_wallet_added(view)
     return _out(view)
+
+
+@router.post("/connect", status_code=status.HTTP_201_CREATED, response_model=ApprovalOut)
+def connect_browser_wallet(
+    body: BrowserConnectIn, user: CurrentUser, services: ServicesDep
+) -> ApprovalOut:
+    """Generate an agent key for the account and prepare its `approveAgent` for the account's
+    owner to sign in their browser wallet; the wallet stays unverified until the signed approval
+    comes back (`POST /api/wallets/{id}/approval/submit`). The account's key never comes here."""
+    view = services.wallets.create(user.id, label=body.label, account_address=body.account_address)
+    return _approval(view.id, body.chain_id, user, services, view)
+
+
+@router.post("/{wallet_id}/approval", response_model=ApprovalOut)
+def prepare_approval(
+    wallet_id: Id, body: ApprovalPrepareIn, user: CurrentUser, services: ServicesDep
+) -> ApprovalOut:
+    """A fresh approval of an agent wallet's key (after it expired, was revoked or replaced)."""
+    return _approval(wallet_id, body.chain_id, user, services)
+
+
+@router.post("/{wallet_id}/approval/submit", response_model=WalletOut)
+def submit_approval(
+    wallet_id: Id, body: ApprovalSubmitIn, user: CurrentUser, services: ServicesDep
+) -> WalletOut:
+    """Send the approval the account's owner signed; the wallet is verified once the exchange
+    lists the agent."""
+    view = services.wallets.approve_with_signature(
+        user.id,
+        wallet_id,
+        nonce=body.nonce,
+        chain_id=body.chain_id,
+        signature=body.signature,
+        is_mainnet=services.settings.network is Network.MAINNET,
+        post=services.exchange.submit_user_signed,
+    )
+    if view.verified:
+        services.on_wallet_added(view)
+    return _out(view)
+
+
+def _approval(
+    wallet_id: int,
+    chain_id: int,
+    user: CurrentUser,
+    services: ServicesDep,
+    view: WalletView | None = None,
+) -> ApprovalOut:
+    approval = services.wallets.browser_approval(
+        user.id,
+        wallet_id,
+        chain_id=chain_id,
+        is_mainnet=services.settings.network is Network.MAINNET,
+    )
+    return ApprovalOut(
+        wallet=_out(view or services.wallets.get(user.id, wallet_id)),
+        nonce=approval.nonce,
+        chain_id=approval.chain_id,
+        agent_name=approval.agent_name,
+        typed_data=approval.typed_data(),
+    )
 
 
 @router.get("/{wallet_id}", response_model=WalletOut)
