@@ -55,7 +55,7 @@ from hyperdesk.bots_engine.restart_policy import ExitKind
 from hyperdesk.errors import DomainError
 from hyperdesk.exchange.models import OrderRequest, plain_decimal
 from hyperdesk.persistence.database import transaction
-from hyperdesk.persistence.models import Bot, BotLog, Order, Wallet
+from hyperdesk.persistence.models import Bot, BotLog, Wallet
 from hyperdesk.sandbox.channel import ChannelClosed, ProtocolViolation
 from hyperdesk.sandbox.launcher import BotProcess, launch_bot
 from hyperdesk.sandbox.messages import (
@@ -96,6 +96,8 @@ log = logging.getLogger(__name__)
 
 MARKET_SLIPPAGE = Decimal("0.05")
 LOG_TRIM_EVERY = 200
+#: Streamed mids older than this are not used as marks (the stream is down or lagging).
+MARK_MAX_AGE_SECONDS = 30.0
 _INTERVAL_MS = {
     "1m": 60_000,
     "3m": 180_000,
@@ -279,7 +281,7 @@ class BotProcessActor(pykka.ThreadingActor):
         snapshot = None
         if self._capital is not None:
             with contextlib.suppress(Exception):
-                snapshot = self._capital.snapshot().get(timeout=self._config.ask_timeout)
+                snapshot = self._snapshot()
         pid = self._bot.pid if self._bot is not None else 0
         return ProcessInfo(pid, self._started_at, snapshot)
 
@@ -443,6 +445,7 @@ class BotProcessActor(pykka.ThreadingActor):
             limit_price = mid * factor
         cloid = new_cloid(launch.bot_id)
         intent = OrderIntent(cloid, p.coin, p.side, p.size, limit_price, p.reduce_only)
+        self._refresh_marks()
         try:
             refusal = self._capital.submit(intent).get(timeout=self._config.ask_timeout)
         except ValueError as exc:
@@ -489,12 +492,7 @@ class BotProcessActor(pykka.ThreadingActor):
 
     def _cancel(self, coin: str, oid: int) -> dict[str, Any]:
         launch = self._launch
-        with self._services.sessions() as session:
-            cloid = session.scalar(
-                select(Order.cloid).where(
-                    Order.bot_id == launch.bot_id, Order.oid == oid, Order.coin == coin
-                )
-            )
+        cloid = self._services.orders.bot_order_cloid(launch.bot_id, launch.wallet_id, oid, coin)
         if cloid is None:
             raise DomainError("this bot has no order with that oid", code="ORDER_NOT_FOUND")
         self._services.orders.cancel(launch.user_id, launch.wallet_id, oid)
@@ -520,8 +518,16 @@ class BotProcessActor(pykka.ThreadingActor):
         return mid if mid is not None else self._services.exchange.mids().get(coin)
 
     def _snapshot(self) -> CapitalSnapshot:
+        self._refresh_marks()
         snapshot: CapitalSnapshot = self._capital.snapshot().get(timeout=self._config.ask_timeout)
         return snapshot
+
+    def _refresh_marks(self) -> None:
+        """Hand the capital manager the streamed mids (its mailbox keeps them ahead of the ask
+        that follows). Without a fresh stream the book keeps its last marks."""
+        mids = self._services.market.fresh_mids(MARK_MAX_AGE_SECONDS)
+        if mids:
+            self._capital.refresh_marks(mids)
 
     def _load_state(self) -> dict[str, Any]:
         with self._services.sessions() as session:

@@ -17,6 +17,7 @@ exception. A `ValueError` (malformed input) goes back to the caller and the acto
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 import pykka
@@ -97,6 +98,15 @@ class CapitalManagerActor(pykka.ThreadingActor):
 
     def mark(self, coin: str, price: Decimal) -> None:
         self._book.mark(coin, price)
+
+    def refresh_marks(self, mids: Mapping[str, Decimal]) -> None:
+        """Mark every coin the bot holds a position or an order in. Sent before each order
+        check and each snapshot, so the rule and the reported PnL use today's prices, not the
+        entry prices a book has to fall back on."""
+        for coin in self._book.coins():
+            price = mids.get(coin)
+            if price is not None and price > 0:
+                self._book.mark(coin, price)
 
     def snapshot(self) -> CapitalSnapshot:
         return self._book.snapshot()

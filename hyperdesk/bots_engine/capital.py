@@ -355,6 +355,12 @@ class CapitalBook:
         _require_positive("mark", price)
         self._marks[coin] = price
 
+    def coins(self) -> set[str]:
+        """Coins the book holds a position or a live order in: the ones that need a mark."""
+        return {c for c, p in self._positions.items() if p.size != 0} | {
+            o.coin for o in self._orders.values()
+        }
+
     # -- queries ----------------------------------------------------------------------------------
 
     def snapshot(self) -> CapitalSnapshot:

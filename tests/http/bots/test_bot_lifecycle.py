@@ -293,3 +293,85 @@ def test_a_bot_hears_of_updates_to_its_orders(client, alice, wallet):
     wait_until(lambda: f"update canceled {oid}" in _logs(client, alice, bot["id"]), 20)
     # Canceled by its owner, not by the bot: the reservation is freed all the same.
     wait_until(lambda: _bot(client, alice, bot["id"])["capital_status"]["used"] == "0", 20)
+
+
+ONCE_BOT = ORDER_BOT.replace(
+    "    def on_start(self):\n",
+    "    def on_start(self):\n"
+    "        if self.api.state.get('placed'):\n"
+    "            return\n"
+    "        self.api.state['placed'] = True\n",
+)
+
+
+def test_a_fill_while_the_server_is_down_is_in_the_bots_capital_when_it_runs_again(
+    settings_factory, paper_server
+):
+    """The bot's resting order fills while no server runs; at the next start the fill is
+    recorded once, attributed to the bot, and its capital book (rebuilt from the database)
+    holds the position."""
+    settings = settings_factory(**FAST)
+    first = Runtime(settings)
+    first.start()
+    try:
+        with TestClient(create_app(first.services)) as client:
+            alice = register_and_login(client, "alice")
+            wallet = import_funded_key(client, alice, paper_server)[1]
+            price = (paper_server.exchange.mid("ETH") * Decimal("0.98")).quantize(Decimal(1))
+            config = {"size": "0.1", "price": str(price)}
+            bot = _create(
+                client, alice, wallet["id"], ONCE_BOT, config=config, keep_orders_on_stop=True
+            )
+            _start(client, alice, bot["id"])
+            wait_until(
+                lambda: any(
+                    m.startswith("placed resting") for m in _logs(client, alice, bot["id"])
+                ),
+                20,
+            )
+            before = _bot(client, alice, bot["id"])["capital_status"]
+            assert Decimal(before["used"]) == Decimal("0.1") * price  # reserved by the order
+            assert Decimal(before["fees"]) == 0
+    finally:
+        first.stop()
+
+    paper_server.set_price("ETH", price * Decimal("0.99"))  # through the bot's bid
+    wait_until(
+        lambda: (
+            paper_server.exchange.info({"type": "openOrders", "user": wallet["account_address"]})
+            == []
+        ),
+        20,
+        message="the resting bid filled on the exchange",
+    )
+
+    second = Runtime(settings)
+    second.start()
+    try:
+        with TestClient(create_app(second.services)) as client:
+            login = client.post(
+                "/api/auth/login", json={"username": "alice", "password": alice_password()}
+            )
+            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+            def capital():
+                view = client.get(f"/api/bots/{bot['id']}", headers=headers).json()
+                return view["status"] == "running" and view["capital_status"]
+
+            wait_until(capital, 30, interval=0.25, message="the bot running again")
+            trades = client.get("/api/trades", params={"bot_id": bot["id"]}, headers=headers)
+            items = trades.json()["items"]
+            assert sum(Decimal(t["size"]) for t in items) == Decimal("0.1")
+            assert {t["bot_id"] for t in items} == {bot["id"]}
+            fees = sum(Decimal(t["fee"]) for t in items)
+            assert fees != 0
+            assert Decimal(capital()["fees"]) == fees
+            # A long position now, no longer a reservation: it loses as the mark sits below it.
+            wait_until(
+                lambda: Decimal(capital()["unrealized_pnl"]) < 0,
+                20,
+                interval=0.25,
+                message="the rebuilt position marked below its entry",
+            )
+    finally:
+        second.stop()
