@@ -31,7 +31,6 @@ import site
 import socket
 import subprocess
 import sysconfig
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ import hyperdesk.bots
 from hyperdesk.bots.wire import MAX_MESSAGE_BYTES
 from hyperdesk.sandbox.channel import Channel
 from hyperdesk.sandbox.python_home import base_executable, python_home
+from hyperdesk.sandbox.scratch import scratch_dir
 
 SandboxKind = Literal["bwrap", "process"]
 
@@ -202,7 +202,7 @@ def launch_bot(
     spec = spec or SandboxSpec()
     kind = kind or detect_sandbox()
     source = Path(code).read_text() if isinstance(code, os.PathLike) else code
-    run_dir = Path(tempfile.mkdtemp(prefix="hyperdesk-bot-"))
+    run_dir = scratch_dir("bot")
     try:
         bot_dir = _prepare_bot_dir(run_dir, source, kind)
         channel, bot_socket = Channel.pair(max_message_bytes=spec.max_message_bytes)

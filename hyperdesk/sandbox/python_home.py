@@ -19,10 +19,11 @@ import os
 import shutil
 import stat
 import sys
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from hyperdesk.sandbox.scratch import scratch_dir, sweep_stale
 
 _SKIPPED_DIRS = frozenset({"site-packages", "dist-packages", "test", "idlelib", "tkinter"})
 _lock = threading.Lock()
@@ -63,7 +64,8 @@ def _version_dir() -> str:
 
 def _build() -> PythonHome:
     prefix = Path(sys.base_prefix)
-    target = Path(tempfile.mkdtemp(prefix="hyperdesk-python-"))
+    sweep_stale()  # once per server, before its first bot: what a killed server left behind
+    target = scratch_dir("python")
     atexit.register(shutil.rmtree, target, True)
     os.chmod(target, 0o755)  # noqa: S103 — the sandbox uid reads it; it holds only the stdlib
     executable = base_executable()
