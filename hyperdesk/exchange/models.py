@@ -21,6 +21,8 @@ OrderStatus = Literal["resting", "filled", "partially_filled", "error", "unknown
 TriggerKind = Literal["tp", "sl"]
 
 ZERO = Decimal(0)
+#: HYPE amounts on the wire of staking actions and summaries are integers of 10^-8 HYPE.
+HYPE_WEI_DECIMALS = 8
 
 
 def to_decimal(value: Any, default: Decimal | None = None) -> Decimal:
@@ -553,7 +555,8 @@ class Validator:
             signer=str(raw.get("signer") or "").lower(),
             name=str(raw.get("name") or ""),
             description=str(raw.get("description") or ""),
-            stake=to_decimal(raw.get("stake"), ZERO),
+            # The exchange counts stake in HYPE's wei (8 decimals); the desk speaks HYPE.
+            stake=to_decimal(raw.get("stake"), ZERO).scaleb(-HYPE_WEI_DECIMALS),
             commission=to_decimal(raw.get("commission"), ZERO),
             is_active=bool(raw.get("isActive", True)),
             is_jailed=bool(raw.get("isJailed", False)),
