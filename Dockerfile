@@ -1,3 +1,11 @@
+# The browser app is built in a stage of its own: the image carries frontend/dist, not Node.
+FROM node:20-bookworm-slim AS frontend
+WORKDIR /frontend
+COPY frontend/package.json frontend/package-lock.json ./
+RUN npm ci
+COPY frontend ./
+RUN npm run build
+
 FROM python:3.11-slim-bookworm
 
 # bubblewrap is the bot sandbox; without it real-money networks refuse to run bots.
@@ -11,7 +19,8 @@ RUN useradd --create-home --uid 10001 hyperdesk \
 WORKDIR /app
 COPY pyproject.toml README.md main.py ./
 COPY hyperdesk ./hyperdesk
-COPY frontend ./frontend
+COPY examples ./examples
+COPY --from=frontend /frontend/dist ./frontend/dist
 RUN pip install --no-cache-dir -e .
 
 USER hyperdesk

@@ -5,18 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from hyperdesk import __version__
 from hyperdesk.http.body_limit import BodySizeLimitMiddleware
 from hyperdesk.http.errors import install_error_handlers
+from hyperdesk.http.frontend import install_frontend
 from hyperdesk.http.request_budget import RequestBudget, RequestBudgetMiddleware, TokenBuckets
 from hyperdesk.http.routes import auth, bots, earn, health, live, markets, orders, trades, wallets
 from hyperdesk.http.security_headers import SecurityHeadersMiddleware
 from hyperdesk.services import Services
 from hyperdesk.trading.public_data import PublicMarketData
 
-FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend"
+FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 
 
 def create_app(services: Services, *, frontend_dir: Path = FRONTEND_DIR) -> FastAPI:
@@ -48,8 +48,7 @@ def create_app(services: Services, *, frontend_dir: Path = FRONTEND_DIR) -> Fast
     api.include_router(live.router)
     app.include_router(api)
 
-    if frontend_dir.is_dir():
-        app.mount("/", StaticFiles(directory=frontend_dir, html=True), name="frontend")
+    install_frontend(app, frontend_dir)  # last: it answers every other GET
     return app
 
 

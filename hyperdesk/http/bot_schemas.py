@@ -103,4 +103,13 @@ class BotLogPageOut(BaseModel):
     next_cursor: int | None = Field(description="pass as `cursor` for older lines")
 
 
+class BotExampleOut(BaseModel):
+    name: str = Field(description="the example's file name, e.g. grid")
+    title: str
+    description: str = Field(description="the first paragraph of the bot's docstring")
+    code: str
+    input_schema: dict[str, Any]
+    config: dict[str, Any] = Field(description="a sample configuration valid for input_schema")
+
+
 BotOut.model_rebuild()  # BotCapitalOut is defined after BotOut

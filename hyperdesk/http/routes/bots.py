@@ -14,10 +14,12 @@ from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import select
 
 from hyperdesk.actors.bot_process import ProcessInfo, capital_json
+from hyperdesk.bots_engine import examples
 from hyperdesk.bots_engine.service import BotDraft, BotView, NewBot
 from hyperdesk.errors import ServiceUnavailable
 from hyperdesk.http.bot_schemas import (
     BotCapitalOut,
+    BotExampleOut,
     BotIn,
     BotLogOut,
     BotLogPageOut,
@@ -89,6 +91,14 @@ def create_bot(body: BotIn, user: CurrentUser, services: ServicesDep) -> BotOut:
         ),
     )
     return _out(view, with_code=True)
+
+
+@router.get("/examples", response_model=list[BotExampleOut])
+def bot_examples(user: CurrentUser) -> list[BotExampleOut]:
+    """The example bots (code, input schema, sample configuration) to start a new bot from.
+
+    Registered before `/{bot_id}` so that "examples" is not read as a bot id."""
+    return [BotExampleOut(**vars(e)) for e in examples.load_examples(examples.EXAMPLES_DIR)]
 
 
 @router.get("/{bot_id}", response_model=BotOut)
