@@ -2,7 +2,8 @@
 
 Point the official SDK at the printed base URL. Stops cleanly on SIGINT or SIGTERM. With
 ``--state FILE`` the whole exchange is kept in that file and carries on from it at the next start
-(see hyperdesk/paper/persistence.py); without it the exchange lives in memory only.
+(see hyperdesk/paper/persistence.py); without it the exchange lives in memory only. With
+``--clock manual`` time stands still until ``POST /_paper/tick {"ms": n}`` moves it (tests).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import logging
 import signal
 import sys
 import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 
-from hyperdesk.paper.clock import SystemClock
+from hyperdesk.paper.clock import Clock, ManualClock, SystemClock
 from hyperdesk.paper.config import PaperConfig
 from hyperdesk.paper.exchange import PaperExchange
 from hyperdesk.paper.persistence import (
@@ -60,6 +62,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SECONDS",
         help=f"how often a changed state is saved with --state (default {DEFAULT_INTERVAL_S})",
     )
+    parser.add_argument(
+        "--clock",
+        choices=("system", "manual"),
+        default="system",
+        help="system: real time, ticking by itself (default); manual: starts at the current "
+        'time and moves only when POST /_paper/tick {"ms": n} advances it',
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     if args.snapshot_interval <= 0:
@@ -67,7 +76,12 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     config = PaperConfig(seed=args.seed, rest_weight_per_minute=args.rest_weight_per_minute)
-    exchange = PaperExchange(config, SystemClock())
+    clock: Clock = (
+        ManualClock(start_ms=time.time_ns() // 1_000_000)
+        if args.clock == "manual"
+        else SystemClock()
+    )
+    exchange = PaperExchange(config, clock)
     snapshotter: Snapshotter | None = None
     restored = False
     if args.state is not None:
@@ -78,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         except StateFileError as exc:
             print(f"cannot start: {exc}", file=sys.stderr, flush=True)
             return 2
+    if restored and isinstance(clock, ManualClock):
+        # A manual clock may have been far ahead of the wall clock when the state was saved;
+        # never start it behind the saved state's time.
+        clock.set(max(clock.now_ms(), int(exchange.export_state()["last_tick_ms"])))
     if restored:
         print(f"continuing from {args.state} (--fund applies to a new state only)", flush=True)
     else:
@@ -92,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     server = PaperServer(exchange, host=args.host, port=args.port, log_level=args.log_level)
     try:
         base_url = server.start()
-        print(f"paper exchange on {base_url} (websocket {server.ws_url})", flush=True)
+        print(
+            f"paper exchange on {base_url} (websocket {server.ws_url}, {args.clock} clock)",
+            flush=True,
+        )
         stop.wait()
     finally:
         server.stop()

@@ -59,6 +59,8 @@ class Account:
     spot_entry_ntl: dict[int, Decimal] = field(default_factory=dict)
     cum_volume: Decimal = ZERO
     n_requests: int = 0
+    last_request_ms: int = 0
+    """When the last action was counted (the throttled budget allows one every 10 s)."""
     scheduled_cancel_ms: int | None = None
     scheduled_cancel_triggers: dict[int, int] = field(default_factory=dict)
     """Triggers per UTC day number (Hyperliquid allows 10 a day)."""
@@ -168,8 +170,9 @@ def summarize(
         cross_raw_usd=cross_value - signed_cross,
         cross_margin_used=cross_margin,
         cross_maintenance=cross_maintenance,
-        withdrawable=max(ZERO, cross_value - cross_margin),
-        transferable=max(ZERO, cross_value - locked),
+        # Never more than the account owns (an isolated position under water lowers it).
+        withdrawable=max(ZERO, min(cross_value - cross_margin, account_value)),
+        transferable=max(ZERO, min(cross_value - locked, account_value)),
     )
 
 

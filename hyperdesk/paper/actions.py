@@ -18,6 +18,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from hyperdesk.exchange.rules import is_cloid
+from hyperdesk.paper import address_limit, ledger, twap
 from hyperdesk.paper.accounts import ZERO, Account, Agent, LeverageSetting
 from hyperdesk.paper.engine import (
     HYPE_WEI,
@@ -95,13 +96,16 @@ def execute(
     acct = engine.account(acting, create=True)
     assert acct is not None
     now = engine.clock.now_ms()
+    over_budget = address_limit.refusal(engine.config, acct, action, now)
+    if over_budget is not None:
+        return err(over_budget)
     try:
         result = handler(engine, acct, action, now)
     except ActionFormatError as exc:
         return err(f"Failed to deserialize the JSON body into the target type: {exc}")
     except (ActionRejected, VaultError, StakingError) as exc:
         return err(str(exc))
-    acct.n_requests += 1
+    address_limit.charge(acct, action, now)
     engine.flush_events()
     return result
 
@@ -266,6 +270,20 @@ def _decode_token_delegate(engine: Engine, action: dict) -> None:
     _decode_wei(engine, action)
 
 
+def _decode_twap_order(engine: Engine, action: dict) -> None:
+    try:
+        twap.decode_order(action)
+    except twap.TwapFormatError as exc:
+        raise ActionFormatError(str(exc)) from None
+
+
+def _decode_twap_cancel(engine: Engine, action: dict) -> None:
+    try:
+        twap.decode_cancel(action)
+    except twap.TwapFormatError as exc:
+        raise ActionFormatError(str(exc)) from None
+
+
 _DECODERS: dict[object, Callable[[Engine, dict], None]] = {
     "order": _decode_order,
     "cancel": _decode_cancel,
@@ -284,6 +302,8 @@ _DECODERS: dict[object, Callable[[Engine, dict], None]] = {
     "tokenDelegate": _decode_token_delegate,
     "cDeposit": _decode_wei,
     "cWithdraw": _decode_wei,
+    "twapOrder": _decode_twap_order,
+    "twapCancel": _decode_twap_cancel,
 }
 
 
@@ -547,6 +567,7 @@ def _usd_send(engine: Engine, acct: Account, action: dict, now: int) -> dict:
     assert target is not None
     acct.usdc -= amount
     target.usdc += amount
+    ledger.internal_transfer(engine, acct.address, target.address, amount, now)
     return OK_DEFAULT
 
 
@@ -557,6 +578,15 @@ def _withdraw(engine: Engine, acct: Account, action: dict, now: int) -> dict:
     if amount > engine.summary(acct).transferable:
         raise ActionRejected("Insufficient balance for withdrawal.")
     acct.usdc -= amount
+    nonce = action.get("time")
+    ledger.withdraw(
+        engine,
+        acct.address,
+        amount - WITHDRAW_FEE,
+        WITHDRAW_FEE,
+        nonce if isinstance(nonce, int) else None,
+        now,
+    )
     return OK_DEFAULT
 
 
@@ -580,6 +610,7 @@ def _usd_class_transfer(engine: Engine, acct: Account, action: dict, now: int) -
             raise ActionRejected("Insufficient balance for token transfer.")
         acct.usdc -= amount
         acct.spot[usdc] = acct.spot.get(usdc, ZERO) + amount
+    ledger.class_transfer(engine, acct.address, amount, to_perp, now)
     return OK_DEFAULT
 
 
@@ -604,7 +635,28 @@ def _spot_send(engine: Engine, acct: Account, action: dict, now: int) -> dict:
     assert target is not None
     acct.spot[spec.index] = acct.spot.get(spec.index, ZERO) - amount
     target.spot[spec.index] = target.spot.get(spec.index, ZERO) + amount
+    nonce = action.get("time")
+    ledger.spot_transfer(
+        engine,
+        acct.address,
+        target.address,
+        spec.name,
+        amount,
+        amount * _usdc_price(engine, spec.index),
+        nonce if isinstance(nonce, int) else None,
+        now,
+    )
     return OK_DEFAULT
+
+
+def _usdc_price(engine: Engine, token: int) -> Decimal:
+    """USDC value of one unit of a spot token: 1 for USDC, else the mid of its USDC pair."""
+    if token == 0:
+        return Decimal(1)
+    for inst in engine.instruments.spots():
+        if inst.base_token == token and inst.quote_token == 0:
+            return engine.mids[inst.coin]
+    return ZERO
 
 
 def _vault_transfer(engine: Engine, acct: Account, action: dict, now: int) -> dict:
@@ -632,11 +684,25 @@ def _vault_transfer(engine: Engine, acct: Account, action: dict, now: int) -> di
             raise ActionRejected("Insufficient balance for vault deposit.")
         acct.usdc -= amount
         vault.deposit(acct.address, amount, now, engine.config.vault_lockup_s)
+        ledger.vault_deposit(engine, acct.address, vault.address, amount, now)
     else:
+        follower = vault.followers.get(acct.address)
+        basis_before = follower.basis if follower is not None else ZERO
         received = vault.withdraw(
             acct.address, amount, now, engine.config.vault_leader_profit_share
         )
         acct.usdc += received
+        follower = vault.followers.get(acct.address)
+        basis_after = follower.basis if follower is not None else ZERO
+        ledger.vault_withdraw(
+            engine,
+            acct.address,
+            vault.address,
+            amount,
+            amount - received,
+            basis_before - basis_after,
+            now,
+        )
     return OK_DEFAULT
 
 
@@ -697,6 +763,7 @@ def _c_deposit(engine: Engine, acct: Account, action: dict, now: int) -> dict:
     acct.spot[hype] = acct.spot.get(hype, ZERO) - amount
     delegator = _delegator(engine, acct)
     delegator.deposit(wei)
+    ledger.staking_transfer(engine, acct.address, amount, True, now)
     delegator.history.append(
         {"time": now, "hash": engine._new_hash(), "delta": {"cDeposit": {"amount": _hype(wei)}}}
     )
@@ -760,6 +827,16 @@ def _hype(wei: int) -> str:
     return wire(Decimal(wei) / HYPE_WEI)
 
 
+def _twap_order(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    data = engine.twaps.place(engine, acct.address, action, now)
+    return {"status": "ok", "response": {"type": "twapOrder", "data": data}}
+
+
+def _twap_cancel(engine: Engine, acct: Account, action: dict, now: int) -> dict:
+    data = engine.twaps.cancel(acct.address, action, now)
+    return {"status": "ok", "response": {"type": "twapCancel", "data": data}}
+
+
 def _noop(engine: Engine, acct: Account, action: dict, now: int) -> dict:
     return OK_DEFAULT
 
@@ -783,6 +860,8 @@ _HANDLERS: dict[str, Callable[[Engine, Account, dict, int], dict]] = {
     "cDeposit": _c_deposit,
     "cWithdraw": _c_withdraw,
     "noop": _noop,
+    "twapOrder": _twap_order,
+    "twapCancel": _twap_cancel,
     "setReferrer": _noop,
     "approveBuilderFee": _noop,
 }

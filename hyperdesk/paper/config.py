@@ -21,6 +21,8 @@ class PerpSpec:
     initial_px: Decimal
     annual_volatility: float
     only_isolated: bool = False
+    impact_notional: Decimal = Decimal(6_000)
+    """USD notional whose average fill price is the impact bid/ask of the premium (funding)."""
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,8 @@ class ValidatorSpec:
 
 def _default_perps() -> tuple[PerpSpec, ...]:
     return (
-        PerpSpec("BTC", 5, 40, Decimal("100000"), 0.55),
-        PerpSpec("ETH", 4, 25, Decimal("3500"), 0.70),
+        PerpSpec("BTC", 5, 40, Decimal("100000"), 0.55, impact_notional=Decimal(20_000)),
+        PerpSpec("ETH", 4, 25, Decimal("3500"), 0.70, impact_notional=Decimal(20_000)),
         PerpSpec("SOL", 2, 20, Decimal("150"), 0.90),
         PerpSpec("HYPE", 2, 10, Decimal("40"), 1.10),
         PerpSpec("DOGE", 0, 10, Decimal("0.15"), 1.00),
@@ -199,6 +201,10 @@ class PaperConfig:
     user_fills_by_time_newest_first: bool = False
     """Ordering of ``userFillsByTime``; the real default is uncertain (protocol §3.9)."""
     max_fills_per_response: int = 2000
+    address_rate_limit: bool = False
+    """Refuse actions over Hyperliquid's per-address budget (address_limit.py); off on paper."""
+    address_rate_limit_buffer: int = 10_000
+    """Actions every address may send before its traded volume counts (Hyperliquid: 10 000)."""
 
     # Vaults.
     vault_lockup_s: int = 86_400
@@ -226,6 +232,32 @@ class PaperConfig:
     market_maker_address: str = "0x000000000000000000000000000000000000beef"
     candle_history_minutes: int = 24 * 60
     """Minutes of 1m candle history synthesised before start so charts are not empty."""
+
+    # Mark price, funding and liquidations (protocol reference §9.3, §9.4).
+    mark_basis_ema_ms: int = 150_000
+    """Time constant of the EMA of (mid - oracle) in the mark price's first input."""
+    mark_book_ema_ms: int = 30_000
+    """Time constant of the EMA of median(bid, ask, last trade), the third input when no CEX
+    prices exist (Hyperliquid's rule when only two inputs are present)."""
+    funding_enabled: bool = True
+    funding_interval_ms: int = 3_600_000
+    funding_sample_ms: int = 5_000
+    """The premium is sampled on this grid and averaged over each funding interval."""
+    funding_interest_rate_8h: Decimal = Decimal("0.0001")
+    """Baseline interest rate per 8 hours (0.01 %), i.e. 0.00125 % an hour."""
+    funding_premium_clamp: Decimal = Decimal("0.0005")
+    """``F = P + clamp(interest - P, -c, c)`` on the 8-hour scale."""
+    funding_cap_per_interval: Decimal = Decimal("0.04")
+    """Hyperliquid caps funding at 4 % an hour."""
+    liquidations_enabled: bool = True
+    liquidation_partial_threshold: Decimal = Decimal(100_000)
+    """Positions worth more than this (USD) are liquidated in slices (100k mainnet, 10k testnet)."""
+    liquidation_partial_fraction: Decimal = Decimal("0.2")
+    liquidation_cooldown_ms: int = 30_000
+    liquidation_backstop_fraction: Decimal = Decimal(2) / Decimal(3)
+    """Below this share of maintenance margin the liquidator vault takes the positions over."""
+    liquidator_address: str = "0x2e3d94f0562703b25c83308a05046ddaf9a8dd14"
+    """Counterparty of backstop liquidations (the ``liquidator`` of ``userEvents``)."""
 
     # Protocol server settings (used by the server, not the engine).
     is_mainnet: bool = False

@@ -18,6 +18,7 @@ from hyperdesk.exchange.rules import (
     is_valid_size,
     nearest_valid_price,
 )
+from hyperdesk.paper import ledger
 from hyperdesk.paper.accounts import (
     ZERO,
     Account,
@@ -33,11 +34,22 @@ from hyperdesk.paper.candles import CandleStore
 from hyperdesk.paper.clock import Clock
 from hyperdesk.paper.config import PaperConfig
 from hyperdesk.paper.events import Event
+from hyperdesk.paper.funding import (
+    FundingAccumulator,
+    funding_rate,
+    impact_price,
+    payment,
+    premium,
+    sample_count,
+)
 from hyperdesk.paper.instruments import Instrument, Instruments
+from hyperdesk.paper.liquidation import liquidate_accounts
 from hyperdesk.paper.liquidity import Ladder, build_ladder
 from hyperdesk.paper.numbers import USD_QUANTUM, parse_decimal, wire, wire_px, wire_usd
+from hyperdesk.paper.oracle import MarkState, book_price, update_mark
 from hyperdesk.paper.prices import PriceProcess
 from hyperdesk.paper.staking import Delegator
+from hyperdesk.paper.twap import TwapBook
 from hyperdesk.paper.vaults import Vault, create_vault
 
 MISSING_ORDER = "Order was never placed, already canceled, or filled."
@@ -48,6 +60,7 @@ HYPE_WEI = Decimal(10) ** 8
 
 
 RECENT_TRADES = 100
+ZERO_HASH = "0x" + "0" * 64
 
 
 class ActionFormatError(Exception):
@@ -91,6 +104,7 @@ class Engine:
         now = clock.now_ms()
         self.instruments = Instruments(config)
         self.by_coin = {i.coin: i for i in self.instruments.all()}
+        self._spot_tokens = {t.index: t for t in config.spot_tokens}
         self.prices = PriceProcess(config.seed)
         self.candles = CandleStore()
         self.mids: dict[str, Decimal] = {}
@@ -108,14 +122,35 @@ class Engine:
         self._dirty_books: set[str] = set()
         self._dirty_candles: dict[tuple[str, str], dict] = {}
         self._last_bbo: dict[str, list] = {}
+        # Oracle, mark and funding (protocol §9.4). A spot pair whose base token has a perp
+        # shares that perp's price process as its oracle, so the two markets stay anchored.
+        self.oracle_source = self._oracle_sources()
+        self.oracle_px: dict[str, Decimal] = {}
+        self.marks_px: dict[str, Decimal] = {}
+        self.mark_states: dict[str, MarkState] = {}
+        self.basis: dict[str, Decimal] = {}
+        self.last_trade_px: dict[str, Decimal] = {}
+        self.funding_acc: dict[str, FundingAccumulator] = {}
+        self.funding_history: dict[str, list[dict]] = {}
+        self.user_fundings: dict[str, list[dict]] = {}
+        self.funding_accrued_ms = now
+        # Liquidations (protocol §9.3): ledger entries, per-user cooldown after a partial one.
+        self.liquidation_ledger: dict[str, list[dict]] = {}
+        self.liquidation_cooldown: dict[str, int] = {}
+        self.next_lid = 1
+        self._liquidation_tag: dict | None = None
         for inst in self.instruments.all():
-            self.prices.add(inst.coin, inst.initial_px, inst.annual_volatility)
+            if self.oracle_source[inst.coin] == inst.coin:
+                self.prices.add(inst.coin, inst.initial_px, inst.annual_volatility)
             self.books[inst.coin] = OrderBook()
             self.day_ntl_volume[inst.coin] = ZERO
             self.day_base_volume[inst.coin] = ZERO
             self._seed_history(inst, now)
             self._requote(inst, now)
             self.prev_day_px[inst.coin] = self.mids[inst.coin]
+            if not inst.is_spot:
+                self.funding_acc[inst.coin] = FundingAccumulator()
+                self.funding_history[inst.coin] = []
         self.accounts: dict[str, Account] = {}
         self.agents: dict[str, Agent] = {}
         self.orders: dict[int, Order] = {}
@@ -128,15 +163,22 @@ class Engine:
         }
         self.validators = {v.address.lower(): v for v in config.validators}
         self.delegators: dict[str, Delegator] = {}
+        # userNonFundingLedgerUpdates (ledger.py): per user, oldest first; and this call's new ones.
+        self.ledger: dict[str, list[dict]] = {}
+        self.pending_ledger: dict[str, list[dict]] = {}
+        self.twaps = TwapBook()
         self.next_oid = FIRST_OID
         self.next_tid = FIRST_TID
         self.hash_counter = 0
         self.last_tick_ms = now
+        self.update_marks(now)
 
     # ------------------------------------------------------------------ markets
 
     def _seed_history(self, inst: Instrument, now: int) -> None:
-        closes = self.prices.history(inst.coin, self.config.candle_history_minutes)
+        closes = self.prices.history(
+            self.oracle_source[inst.coin], self.config.candle_history_minutes
+        )
         start = now - self.config.candle_history_minutes * 60_000
         grid = (inst.sz_decimals, inst.is_spot)
         prev = None
@@ -146,10 +188,23 @@ class Engine:
             self.candles.record(inst.coin, start + i * 60_000, px, open_px=open_px)
             prev = px
 
+    def _oracle_sources(self) -> dict[str, str]:
+        perps = {i.coin for i in self.instruments.perps()}
+        token_names = {t.index: t.name for t in self.config.spot_tokens}
+        sources = {}
+        for inst in self.instruments.all():
+            base = token_names.get(inst.base_token) if inst.base_token is not None else None
+            sources[inst.coin] = base if inst.is_spot and base in perps else inst.coin
+        return sources
+
     def _requote(self, inst: Instrument, now: int) -> None:
-        mid = nearest_valid_price(
-            self.prices.price(inst.coin), inst.sz_decimals, is_spot=inst.is_spot
-        )
+        raw = self.prices.price(self.oracle_source[inst.coin])
+        grid = (inst.sz_decimals, inst.is_spot)
+        self.oracle_px[inst.coin] = nearest_valid_price(raw, grid[0], is_spot=grid[1])
+        basis = self.basis.get(inst.coin)
+        if basis:
+            raw = raw * (1 + basis)
+        mid = nearest_valid_price(raw, grid[0], is_spot=grid[1])
         self.mids[inst.coin] = mid
         self.ladders[inst.coin] = build_ladder(mid, inst, self.config)
         for interval, candle in self.candles.record(inst.coin, now, mid):
@@ -157,36 +212,192 @@ class Engine:
         self._dirty_books.add(inst.coin)
 
     def mark(self, coin: str) -> Decimal:
-        """Mark price = mid of the synthetic market (no separate oracle; see docs)."""
-        return self.mids[coin]
+        """The mark price (margin, PnL, TP/SL, liquidations); spot pairs: their mid."""
+        return self.marks_px[coin]
 
     def marks(self) -> dict[str, Decimal]:
-        return dict(self.mids)
+        return dict(self.marks_px)
+
+    def update_marks(self, now: int) -> None:
+        """Recompute every perp's mark from the oracle and the book (see ``oracle.py``)."""
+        for inst in self.instruments.all():
+            coin = inst.coin
+            if inst.is_spot:
+                self.marks_px[coin] = self.mids[coin]
+                continue
+            bid, ask = self._best(coin, True), self._best(coin, False)
+            mid = (bid + ask) / 2 if bid is not None and ask is not None else self.mids[coin]
+            try:
+                book = book_price(bid, ask, self.last_trade_px.get(coin))
+            except ValueError:
+                book = mid
+            state = self.mark_states.setdefault(coin, MarkState(updated_ms=now))
+            raw = update_mark(
+                state,
+                now,
+                oracle=self.oracle_px[coin],
+                mid=mid,
+                book=book,
+                basis_tau_ms=self.config.mark_basis_ema_ms,
+                book_tau_ms=self.config.mark_book_ema_ms,
+            )
+            self.marks_px[coin] = nearest_valid_price(raw, inst.sz_decimals, is_spot=False)
+
+    # ------------------------------------------------------------------ funding
+
+    def _depth(self, coin: str, is_buy: bool) -> list[tuple[Decimal, Decimal]]:
+        """Merged (px, sz) of one side, best first (user orders and synthetic quotes)."""
+        merged: dict[Decimal, Decimal] = {}
+        for px, sz, _n in self.books[coin].levels(is_buy):
+            merged[px] = merged.get(px, ZERO) + sz
+        for level in self.ladders[coin].side(is_buy):
+            if level.sz > 0:
+                merged[level.px] = merged.get(level.px, ZERO) + level.sz
+        return [(px, merged[px]) for px in sorted(merged, reverse=is_buy)]
+
+    def impact_prices(self, coin: str) -> tuple[Decimal | None, Decimal | None]:
+        notional = self._impact_notional(coin)
+        return (
+            impact_price(self._depth(coin, True), notional),
+            impact_price(self._depth(coin, False), notional),
+        )
+
+    def _impact_notional(self, coin: str) -> Decimal:
+        for spec in self.config.perps:
+            if spec.name == coin:
+                return spec.impact_notional
+        return Decimal(6_000)
+
+    def premium_now(self, coin: str) -> Decimal:
+        """The premium sample the book shows right now."""
+        bid, ask = self.impact_prices(coin)
+        return premium(self.oracle_px[coin], bid, ask)
+
+    def predicted_funding(self, coin: str) -> Decimal:
+        """This interval's rate if it ended now (samples so far, else the current premium)."""
+        avg = self.funding_acc[coin].average(self.premium_now(coin))
+        return funding_rate(avg, self.config)
+
+    def next_funding_ms(self) -> int:
+        interval = self.config.funding_interval_ms
+        return (self.funding_accrued_ms // interval + 1) * interval
+
+    def _accrue_funding(self, now: int) -> None:
+        """Sample the premium for the time since the last call and pay every interval boundary
+        crossed. The book as it stood during the gap stands for every sample in it."""
+        start = self.funding_accrued_ms
+        if now <= start:
+            return
+        self.funding_accrued_ms = now
+        if not self.config.funding_enabled:
+            return
+        premiums = {inst.coin: self.premium_now(inst.coin) for inst in self.instruments.perps()}
+        interval = self.config.funding_interval_ms
+        t = start
+        while t < now:
+            boundary = (t // interval + 1) * interval
+            end = min(now, boundary)
+            n = sample_count(t, end, self.config.funding_sample_ms)
+            for coin, sample in premiums.items():
+                self.funding_acc[coin].add(sample, n)
+            t = end
+            if end == boundary:
+                self._pay_funding(boundary, premiums)
+
+    def _pay_funding(self, at: int, premiums: dict[str, Decimal]) -> None:
+        rates: dict[str, tuple[Decimal, int]] = {}
+        for coin, sample in premiums.items():
+            acc = self.funding_acc[coin]
+            avg = acc.average(sample)
+            rate = funding_rate(avg, self.config)
+            rates[coin] = (rate, acc.n_samples)
+            acc.reset()
+            self.funding_history[coin].append(
+                {"coin": coin, "fundingRate": wire(rate), "premium": wire(avg), "time": at}
+            )
+        for acct in self.accounts.values():
+            paid = []
+            for pos in acct.positions.values():
+                if pos.coin not in rates or pos.szi == 0:
+                    continue
+                rate, n_samples = rates[pos.coin]
+                usdc = payment(pos.szi, self.oracle_px[pos.coin], rate)
+                lev = leverage_for(acct, self.by_coin[pos.coin], self.config.default_leverage)
+                if lev.is_cross:
+                    acct.usdc += usdc
+                else:
+                    pos.isolated_margin += usdc
+                pos.cum_funding_all_time -= usdc
+                pos.cum_funding_since_open -= usdc
+                pos.cum_funding_since_change -= usdc
+                delta = {
+                    "time": at,
+                    "coin": pos.coin,
+                    "usdc": wire_usd(usdc),
+                    "szi": wire(pos.szi),
+                    "fundingRate": wire(rate),
+                    "nSamples": n_samples,
+                }
+                paid.append(delta)
+                self.user_fundings.setdefault(acct.address, []).append(
+                    {"time": at, "hash": ZERO_HASH, "delta": {"type": "funding", **{
+                        k: v for k, v in delta.items() if k != "time"}}}
+                )  # fmt: skip
+            if paid:
+                user = acct.address
+                self.events.append(Event("userFundings", user, {"user": user, "fundings": paid}))
+                for delta in paid:
+                    self.events.append(Event("user", user, {"funding": delta}))
+
+    def set_basis(self, coin: str, basis: Decimal) -> None:
+        """Paper-only: make the synthetic market of a perp quote ``oracle * (1 + basis)``.
+
+        This is how a test (or an operator) gives a perp a known premium to its oracle; the
+        premium, mark and funding then follow from Hyperliquid's formulas."""
+        inst = self.by_coin.get(coin)
+        if inst is None or inst.is_spot:
+            raise KeyError(coin)
+        now = self.clock.now_ms()
+        self._accrue_funding(now)
+        self.basis[coin] = basis
+        self._requote(inst, now)
+        self._after_price_move(now)
 
     def tick(self) -> None:
         now = self.clock.now_ms()
         dt = max(0, now - self.last_tick_ms)
         self.last_tick_ms = max(self.last_tick_ms, now)
+        self._accrue_funding(now)
+        for coin in self.prices.coins():
+            self.prices.step(coin, dt, self.config.volatility_scale)
         for inst in self.instruments.all():
-            self.prices.step(inst.coin, dt, self.config.volatility_scale)
             self._requote(inst, now)
         for vault in self.vaults.values():
             vault.step(dt, now, self.config.volatility_scale)
         self._after_price_move(now)
+        self.twaps.run_due(self, now)
+        self.flush_events()
 
     def set_price(self, coin: str, px: Decimal) -> None:
         inst = self.by_coin.get(coin)
         if inst is None:
             raise KeyError(coin)
         now = self.clock.now_ms()
-        self.prices.set_price(coin, px)
-        self._requote(inst, now)
+        self._accrue_funding(now)
+        source = self.oracle_source[coin]
+        self.prices.set_price(source, px)
+        for other in self.instruments.all():
+            if self.oracle_source[other.coin] == source:
+                self._requote(other, now)
         self._after_price_move(now)
 
     def _after_price_move(self, now: int) -> None:
+        self.update_marks(now)
         for inst in self.instruments.all():
             self._cross_resting(inst, now)
         self._fire_triggers(now)
+        if self.config.liquidations_enabled:
+            liquidate_accounts(self, now)
         self._fire_scheduled_cancels(now)
         self._release_unstaking(now)
         self.events.append(Event("allMids", None, {"mids": self.all_mids()}))
@@ -213,6 +424,9 @@ class Engine:
                 if qty <= 0:
                     self._finish(order, "reduceOnlyCanceled", now)
                     continue
+                if not self._maker_margin_ok(order, qty, order.limit_px):
+                    self._finish(order, "marginCanceled", now)
+                    continue
                 self._settle(inst, order.limit_px, qty, taker=None, maker=order, now=now)
 
     # ------------------------------------------------------------------ accounts
@@ -226,7 +440,7 @@ class Engine:
         return acct
 
     def summary(self, acct: Account) -> MarginSummary:
-        return summarize(acct, self.by_coin, self.mids, self.config.default_leverage)
+        return summarize(acct, self.by_coin, self.marks_px, self.config.default_leverage)
 
     def spot_hold(self, user: str) -> dict[int, Decimal]:
         hold: dict[int, Decimal] = {}
@@ -245,8 +459,8 @@ class Engine:
         return hold
 
     def _spot_buy_cost(self, sz: Decimal, px: Decimal) -> Decimal:
-        """Quote a spot buy may spend: the notional plus the (taker) fee, charged in USDC."""
-        return sz * px * (1 + self.config.spot_taker_fee)
+        """Quote a spot buy may spend: its notional (the fee is taken from the tokens bought)."""
+        return sz * px
 
     def _order_margin(self, acct: Account, exclude_oid: int | None = None) -> Decimal:
         """Initial margin reserved by the user's resting perp orders that could open exposure."""
@@ -268,6 +482,25 @@ class Engine:
         if szi == 0 or (szi > 0) == is_buy:
             return sz
         return max(ZERO, sz - abs(szi))
+
+    def _maker_margin_ok(self, order: Order, qty: Decimal, px: Decimal) -> bool:
+        """Hyperliquid checks the resting side's margin again when it matches (protocol §8.2):
+        an account that lost its margin since placing the order cannot grow its position."""
+        inst = self.by_coin[order.coin]
+        if inst.is_spot or order.reduce_only:
+            return True
+        acct = self.accounts[order.user]
+        opening = self._opening_size(acct, inst, order.is_buy, qty)
+        if opening <= 0:
+            return True
+        summary = self.summary(acct)
+        free = (
+            summary.cross_account_value
+            - summary.cross_margin_used
+            - self._order_margin(acct, order.oid)
+        )
+        lev = leverage_for(acct, inst, self.config.default_leverage)
+        return opening * px / lev.value <= free
 
     def _clip_reduce_only(self, order: Order, qty: Decimal) -> Decimal:
         if not order.reduce_only:
@@ -595,6 +828,9 @@ class Engine:
                     self._finish(maker, "reduceOnlyCanceled", now)
                     continue
                 qty = min(budget, maker_budget)
+                if not self._maker_margin_ok(maker, qty, px):
+                    self._finish(maker, "marginCanceled", now)
+                    continue
                 self._settle(inst, px, qty, taker=order, maker=maker, now=now, tx_hash=tx_hash)
             else:
                 assert level is not None
@@ -654,6 +890,7 @@ class Engine:
             if order is None:
                 continue
             self._fill_order(inst, order, px, qty, crossed, now, tx_hash, tid)
+        self.last_trade_px[inst.coin] = px
         self.day_ntl_volume[inst.coin] += px * qty
         self.day_base_volume[inst.coin] += qty
         for interval, candle in self.candles.record(
@@ -678,6 +915,13 @@ class Engine:
         else:
             rate = self.config.perp_taker_fee if crossed else self.config.perp_maker_fee
         fee = (px * qty * rate).quantize(USD_QUANTUM)
+        fee_token, fee_text = "USDC", wire_usd(fee)
+        if inst.is_spot and order.is_buy:
+            # As on Hyperliquid, a spot buy pays its fee in the token it receives.
+            assert inst.base_token is not None
+            token = self._spot_tokens[inst.base_token]
+            fee = (qty * rate).quantize(Decimal(1).scaleb(-token.wei_decimals))
+            fee_token, fee_text = token.name, wire(fee)
         if inst.is_spot:
             start, closed_pnl, direction = self._apply_spot(acct, inst, order.is_buy, px, qty, fee)
         else:
@@ -696,12 +940,15 @@ class Engine:
             "hash": tx_hash,
             "oid": order.oid,
             "crossed": crossed,
-            "fee": wire_usd(fee),
+            "fee": fee_text,
             "tid": tid,
         }
         if order.cloid:
             fill["cloid"] = order.cloid
-        fill["feeToken"] = "USDC"
+        fill["feeToken"] = fee_token
+        tag = self._liquidation_tag
+        if tag is not None and tag["liquidatedUser"] == order.user:
+            fill["liquidation"] = dict(tag)
         self.fills.setdefault(order.user, []).append(fill)
         self._pending_fills.setdefault(order.user, []).append(fill)
         if not crossed:
@@ -726,14 +973,21 @@ class Engine:
         if pos is None:
             pos = Position(inst.coin, ZERO, px)
             acct.positions[inst.coin] = pos
+        if start != 0:
+            pos.cum_funding_since_change = ZERO
+            if closing > 0 and opening > 0:
+                pos.cum_funding_since_open = ZERO  # flipped: a new position opened
         if closing > 0:
             side = Decimal(1) if start > 0 else Decimal(-1)
             closed_pnl = side * (px - pos.entry_px) * closing
-            if not lev.is_cross:
+            if lev.is_cross:
+                acct.usdc += closed_pnl
+            else:
+                # An isolated position can lose its margin and no more: a loss beyond it (a gap
+                # through the bankruptcy price) is absorbed by the backstop.
                 released = pos.isolated_margin * closing / abs(start)
                 pos.isolated_margin -= released
-                acct.usdc += released
-            acct.usdc += closed_pnl
+                acct.usdc += max(released + closed_pnl, ZERO)
         if opening > 0:
             base = abs(start) if closing == 0 else ZERO
             pos.entry_px = (pos.entry_px * base + px * opening) / (base + opening) if base else px
@@ -756,9 +1010,9 @@ class Engine:
         assert quote is not None
         start = acct.spot.get(base, ZERO)
         closed_pnl = ZERO
-        if is_buy:
-            acct.spot[base] = start + qty
-            acct.spot[quote] = acct.spot.get(quote, ZERO) - px * qty - fee
+        if is_buy:  # the fee is in the base token (see _fill_order)
+            acct.spot[base] = start + qty - fee
+            acct.spot[quote] = acct.spot.get(quote, ZERO) - px * qty
             acct.spot_entry_ntl[base] = acct.spot_entry_ntl.get(base, ZERO) + px * qty
         else:
             entry = acct.spot_entry_ntl.get(base, ZERO)
@@ -819,7 +1073,7 @@ class Engine:
             for order in list(self.open_orders[user].values()):
                 if order.trigger is None or order.triggered or order.status != "open":
                     continue  # not a waiting trigger, or canceled by an earlier one (sibling)
-                mark = self.mids[order.coin]
+                mark = self.marks_px[order.coin]
                 above = order.trigger.condition_is_above(order.is_buy)
                 hit = (
                     mark >= order.trigger.trigger_px if above else mark <= order.trigger.trigger_px
@@ -838,7 +1092,7 @@ class Engine:
         if self._clip_reduce_only(order, order.sz) <= 0 and order.reduce_only:
             self._finish(order, "reduceOnlyCanceled", now)
             return
-        mark = self.mids[order.coin]
+        mark = self.marks_px[order.coin]
         if order.trigger.is_market:
             slip = self.config.trigger_market_slippage
             raw = mark * (1 + slip) if order.is_buy else mark * (1 - slip)
@@ -890,6 +1144,7 @@ class Engine:
                 acct = self.account(user, create=True)
                 assert acct is not None
                 acct.spot[hype] = acct.spot.get(hype, ZERO) + Decimal(released) / HYPE_WEI
+                ledger.staking_transfer(self, user, Decimal(released) / HYPE_WEI, False, now)
                 delegator.history.append(
                     {
                         "time": now,
@@ -953,6 +1208,15 @@ class Engine:
         for user, updates in self._pending_updates.items():
             self.events.append(Event("orderUpdates", user, updates))
         self._pending_updates = {}
+        for user, entries in self.pending_ledger.items():
+            self.events.append(
+                Event(
+                    "userNonFundingLedgerUpdates",
+                    user,
+                    {"user": user, "nonFundingLedgerUpdates": entries},
+                )
+            )
+        self.pending_ledger = {}
         for coin in sorted(self._dirty_books):
             book = self.l2_book(coin)
             self.events.append(Event("l2Book", coin, book))

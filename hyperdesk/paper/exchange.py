@@ -13,7 +13,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from hyperdesk.paper import actions
+from hyperdesk.paper import actions, ledger
 from hyperdesk.paper import info as info_module
 from hyperdesk.paper.clock import Clock
 from hyperdesk.paper.config import PaperConfig
@@ -145,14 +145,21 @@ class PaperExchange:
         """Paper-only: credit perp USDC (and spot HYPE) to ``user``, creating the account."""
         with self._lock:
             self._revision += 1
-            acct = self._engine.account(user, create=True)
+            engine = self._engine
+            now = self.clock.now_ms()
+            token = engine.hype_token() if hype else None
+            if hype and token is None:
+                raise ValueError("no HYPE token configured")
+            acct = engine.account(user, create=True)
             assert acct is not None
-            acct.usdc += usd
-            if hype:
-                token = self._engine.hype_token()
-                if token is None:
-                    raise ValueError("no HYPE token configured")
+            if usd:
+                acct.usdc += usd
+                ledger.deposit(engine, acct.address, usd, now)
+            if hype and token is not None:
                 acct.spot[token] = acct.spot.get(token, Decimal(0)) + hype
+                ledger.token_credit(engine, acct.address, "HYPE", hype, now)
+            engine.flush_events()
+            self._dispatch()
 
     def tick(self) -> None:
         """Advance the simulation to ``clock.now_ms()`` and publish what changed."""
@@ -172,7 +179,27 @@ class PaperExchange:
             finally:
                 self._dispatch()
 
+    def set_basis(self, coin: str, basis: Decimal) -> None:
+        """Test/admin hook: quote ``coin``'s perp market at ``oracle * (1 + basis)`` from now on,
+        giving it a premium to its oracle (which funding then charges)."""
+        with self._lock:
+            self._revision += 1
+            try:
+                self._engine.set_basis(coin, basis)
+            finally:
+                self._dispatch()
+
     # Paper-only conveniences (not part of Hyperliquid's API).
+
+    def mark(self, coin: str) -> Decimal:
+        """The current mark price of ``coin`` (margin, PnL, triggers, liquidations)."""
+        with self._lock:
+            return self._engine.mark(coin)
+
+    def oracle(self, coin: str) -> Decimal:
+        """The current oracle price of ``coin`` (funding payments, premium)."""
+        with self._lock:
+            return self._engine.oracle_px[coin]
 
     def mid(self, coin: str) -> Decimal:
         """The current mid of ``coin`` as a Decimal."""

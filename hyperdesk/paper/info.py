@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from hyperdesk.paper.accounts import ZERO, liquidation_price
+from hyperdesk.paper import ledger
+from hyperdesk.paper.accounts import ZERO, leverage_for, liquidation_price
 from hyperdesk.paper.book import Order, basic_order
 from hyperdesk.paper.candles import INTERVALS
 from hyperdesk.paper.engine import HYPE_WEI, Engine
@@ -14,6 +15,11 @@ from hyperdesk.paper.numbers import wire, wire_px, wire_usd
 
 DESERIALIZE = "Failed to deserialize the JSON body into the target type"
 PERIODS = ("day", "week", "month", "allTime", "perpDay", "perpWeek", "perpMonth", "perpAllTime")
+TIME_RANGE_PAGE = 500
+FUNDING_PREMIUM_QUANTUM = Decimal("0.00000001")
+"""Hyperliquid's page size for time-range queries (the next page starts at the last time)."""
+REFERRAL_CODE_VOLUME = Decimal(10_000)
+"""Traded volume (USD) after which Hyperliquid lets a user create a referral code."""
 PERIOD_MS = {"day": 86_400_000, "week": 7 * 86_400_000, "month": 30 * 86_400_000, "allTime": None}
 
 
@@ -106,18 +112,17 @@ def _perp_ctx(engine: Engine, coin: str) -> dict:
         (max(ZERO, a.positions[coin].szi) for a in engine.accounts.values() if coin in a.positions),
         ZERO,
     )
-    ladder = engine.ladders[coin]
-    bid, ask = ladder.best(True), ladder.best(False)
+    bid, ask = engine.impact_prices(coin)
     return {
-        "funding": "0.0",
+        "funding": wire(engine.predicted_funding(coin)),
         "openInterest": wire(open_interest),
         "prevDayPx": wire(engine.prev_day_px[coin]),
         "dayNtlVlm": wire_usd(engine.day_ntl_volume[coin]),
-        "premium": "0.0",
-        "oraclePx": wire(mid),
-        "markPx": wire(mid),
+        "premium": wire(engine.premium_now(coin).quantize(FUNDING_PREMIUM_QUANTUM)),
+        "oraclePx": wire(engine.oracle_px[coin]),
+        "markPx": wire(engine.mark(coin)),
         "midPx": wire(mid),
-        "impactPxs": [wire(bid), wire(ask)] if bid is not None and ask is not None else None,
+        "impactPxs": [wire_px(bid), wire_px(ask)] if bid is not None and ask is not None else None,
         "dayBaseVlm": wire(engine.day_base_volume[coin]),
     }
 
@@ -158,9 +163,56 @@ def all_mids(engine: Engine, body: dict) -> dict:
 
 def l2_book(engine: Engine, body: dict) -> dict | None:
     coin = _field(body, "coin", str)
+    bucket_spec = book_aggregation(body)
     if coin not in engine.by_coin:
         return None
-    return engine.l2_book(coin)
+    if bucket_spec is None:
+        return engine.l2_book(coin)
+    bucket = _bucket(engine.mids[coin], *bucket_spec)
+    return {
+        "coin": coin,
+        "time": engine.clock.now_ms(),
+        "levels": [
+            _aggregate_levels(engine.book_levels(coin, is_buy, depth=10**9), bucket, is_buy)
+            for is_buy in (True, False)
+        ],
+    }
+
+
+def book_aggregation(body: dict) -> tuple[int, int] | None:
+    """``(nSigFigs, mantissa)`` of an ``l2Book`` request or subscription; None = full precision.
+
+    As on Hyperliquid: ``nSigFigs`` is 2, 3, 4, 5 or null; ``mantissa`` (1, 2 or 5) only with 5.
+    """
+    n_sig = body.get("nSigFigs")
+    mantissa = body.get("mantissa")
+    if n_sig is not None and (type(n_sig) is not int or n_sig not in (2, 3, 4, 5)):
+        raise InfoError(f"{DESERIALIZE}: invalid value for field `nSigFigs`")
+    if mantissa is not None and (type(mantissa) is not int or mantissa not in (1, 2, 5)):
+        raise InfoError(f"{DESERIALIZE}: invalid value for field `mantissa`")
+    if mantissa is not None and n_sig != 5:
+        raise InfoError(f"{DESERIALIZE}: `mantissa` is only allowed with `nSigFigs` 5")
+    if n_sig is None:
+        return None
+    return n_sig, mantissa or 1
+
+
+def _bucket(mid: Decimal, n_sig: int, mantissa: int) -> Decimal:
+    """Price step of ``n_sig`` significant figures at the mid's magnitude (× ``mantissa``)."""
+    return Decimal(mantissa).scaleb(mid.adjusted() - n_sig + 1)
+
+
+def _aggregate_levels(levels: list[dict], bucket: Decimal, is_buy: bool) -> list[dict]:
+    """Merge levels into buckets: bids round down, asks up (a bucket never looks better)."""
+    rounding = ROUND_FLOOR if is_buy else ROUND_CEILING
+    merged: dict[Decimal, list] = {}
+    for level in levels:
+        px = (Decimal(level["px"]) / bucket).quantize(Decimal(1), rounding=rounding) * bucket
+        entry = merged.setdefault(px, [ZERO, 0])
+        entry[0] += Decimal(level["sz"])
+        entry[1] += level["n"]
+    prices = sorted(merged, reverse=is_buy)[:20]
+    return [{"px": wire(px), "sz": wire(merged[px][0]), "n": merged[px][1]} for px in prices]
 
 
 def candle_snapshot(engine: Engine, body: dict) -> list:
@@ -177,9 +229,36 @@ def candle_snapshot(engine: Engine, body: dict) -> list:
 
 
 def funding_history(engine: Engine, body: dict) -> list:
-    _field(body, "coin", str)
-    _field(body, "startTime", int)
-    return []
+    coin = _field(body, "coin", str)
+    start = _field(body, "startTime", int)
+    end = _optional_int(body, "endTime")
+    records = engine.funding_history.get(coin, [])
+    return [r for r in records if r["time"] >= start and (end is None or r["time"] <= end)][
+        :TIME_RANGE_PAGE
+    ]
+
+
+def predicted_fundings(engine: Engine, body: dict) -> list:
+    """``[[coin, [["HlPerp", {fundingRate, nextFundingTime, fundingIntervalHours}]]], …]``; the
+    paper world has no other venues to list."""
+    next_ms = engine.next_funding_ms()
+    hours = engine.config.funding_interval_ms // 3_600_000
+    return [
+        [
+            inst.coin,
+            [
+                [
+                    "HlPerp",
+                    {
+                        "fundingRate": wire(engine.predicted_funding(inst.coin)),
+                        "nextFundingTime": next_ms,
+                        "fundingIntervalHours": hours,
+                    },
+                ]
+            ],
+        ]
+        for inst in engine.instruments.perps()
+    ]
 
 
 # ---------------------------------------------------------------------- accounts
@@ -333,9 +412,48 @@ def frontend_open_orders(engine: Engine, body: dict) -> list:
     return [frontend_order(engine, o) for o in _user_open_orders(engine, user, body)]
 
 
+def _aggregate_by_time(fills: list[dict]) -> list[dict]:
+    """``aggregateByTime``: the partial fills one crossing order got at one time become one fill
+    (summed size, fee and PnL at the volume-weighted price), as Hyperliquid's frontend shows it.
+    ``fills`` is oldest first; so is the result."""
+    result: list[dict] = []
+    sizes: list[Decimal] = []
+    notionals: list[Decimal] = []
+    for fill in fills:
+        last = result[-1] if result else None
+        sz, px = Decimal(fill["sz"]), Decimal(fill["px"])
+        if (
+            last is not None
+            and fill["crossed"]
+            and last["crossed"]
+            and (last["oid"], last["time"], last["hash"])
+            == (fill["oid"], fill["time"], fill["hash"])
+        ):
+            sizes[-1] += sz
+            notionals[-1] += sz * px
+            last["sz"] = wire(sizes[-1])
+            last["px"] = wire_px(notionals[-1] / sizes[-1])
+            last["fee"] = wire_usd(Decimal(last["fee"]) + Decimal(fill["fee"]))
+            last["closedPnl"] = wire_usd(Decimal(last["closedPnl"]) + Decimal(fill["closedPnl"]))
+            continue
+        result.append(dict(fill))
+        sizes.append(sz)
+        notionals.append(sz * px)
+    return result
+
+
+def _aggregate_flag(body: dict) -> bool:
+    flag = body.get("aggregateByTime")
+    if flag is not None and not isinstance(flag, bool):
+        raise InfoError(f"{DESERIALIZE}: invalid type for field `aggregateByTime`")
+    return bool(flag)
+
+
 def user_fills(engine: Engine, body: dict) -> list:
     user = _user(body)
     fills = engine.fills.get(user, [])
+    if _aggregate_flag(body):
+        fills = _aggregate_by_time(fills)
     limit = engine.config.max_fills_per_response
     newest = list(reversed(fills[-limit:]))
     return newest if engine.config.user_fills_newest_first else list(reversed(newest))
@@ -350,6 +468,8 @@ def user_fills_by_time(engine: Engine, body: dict) -> list:
         for f in engine.fills.get(user, [])
         if f["time"] >= start and (end is None or f["time"] <= end)
     ]
+    if _aggregate_flag(body):
+        selected = _aggregate_by_time(selected)
     selected = selected[: engine.config.max_fills_per_response]
     if engine.config.user_fills_by_time_newest_first:
         selected.reverse()
@@ -392,15 +512,25 @@ def historical_orders(engine: Engine, body: dict) -> list:
 
 
 def user_funding(engine: Engine, body: dict) -> list:
-    _user(body)
-    _field(body, "startTime", int)
-    return []
+    user = _user(body)
+    start = _field(body, "startTime", int)
+    end = _optional_int(body, "endTime")
+    entries = engine.user_fundings.get(user, [])
+    return [e for e in entries if e["time"] >= start and (end is None or e["time"] <= end)][
+        :TIME_RANGE_PAGE
+    ]
 
 
 def user_non_funding_ledger_updates(engine: Engine, body: dict) -> list:
-    _user(body)
-    _field(body, "startTime", int)
-    return []
+    user = _user(body)
+    start = _field(body, "startTime", int)
+    end = _optional_int(body, "endTime")
+    entries = ledger.updates(engine, user, start, end)
+    # Liquidations are booked by the margin engine in a ledger of their own.
+    liquidations = getattr(engine, "liquidation_ledger", {}).get(user, [])
+    entries += [e for e in liquidations if e["time"] >= start and (end is None or e["time"] <= end)]
+    entries.sort(key=lambda e: e["time"])
+    return entries[:TIME_RANGE_PAGE]
 
 
 def user_rate_limit(engine: Engine, body: dict) -> dict:
@@ -410,7 +540,7 @@ def user_rate_limit(engine: Engine, body: dict) -> dict:
     return {
         "cumVlm": wire_usd(volume),
         "nRequestsUsed": used,
-        "nRequestsCap": 10_000 + int(volume),
+        "nRequestsCap": engine.config.address_rate_limit_buffer + int(volume),
         "nRequestsSurplus": 0,
     }
 
@@ -672,6 +802,143 @@ def recent_trades(engine: Engine, body: dict) -> list:
     return list(reversed(engine.recent_trades.get(coin, ())))
 
 
+# ---------------------------------------------------------------------- features the paper
+# exchange does not have (sub-accounts, multi-sig, referrals, TWAP, deploy auctions): answered
+# in Hyperliquid's shape for an account that never used them, so SDK calls do not raise.
+
+
+def referral(engine: Engine, body: dict) -> dict:
+    acct = engine.account(_user(body))
+    volume = acct.cum_volume if acct else ZERO
+    required = REFERRAL_CODE_VOLUME - volume
+    state: dict[str, Any] = (
+        {"stage": "needToCreateCode"}
+        if required <= 0
+        else {"stage": "needToTrade", "data": {"required": wire_usd(required)}}
+    )
+    return {
+        "referredBy": None,
+        "cumVlm": wire_usd(volume),
+        "unclaimedRewards": "0.0",
+        "claimedRewards": "0.0",
+        "builderRewards": "0.0",
+        "tokenToState": [],
+        "referrerState": state,
+        "rewardHistory": [],
+    }
+
+
+def sub_accounts(engine: Engine, body: dict) -> None:
+    _user(body)
+    return None
+
+
+def user_to_multi_sig_signers(engine: Engine, body: dict) -> None:
+    _user(body)
+    return None
+
+
+def user_dex_abstraction(engine: Engine, body: dict) -> None:
+    _user(body)
+    return None
+
+
+def user_abstraction(engine: Engine, body: dict) -> str:
+    _user(body)
+    return "default"
+
+
+def user_twap_slice_fills(engine: Engine, body: dict) -> list:
+    return engine.twaps.user_slice_fills(_user(body))
+
+
+def user_twap_slice_fills_by_time(engine: Engine, body: dict) -> list:
+    user = _user(body)
+    start = _field(body, "startTime", int)
+    end = _optional_int(body, "endTime")
+    fills = [
+        f
+        for f in reversed(engine.twaps.user_slice_fills(user))
+        if f["fill"]["time"] >= start and (end is None or f["fill"]["time"] <= end)
+    ]
+    return fills[:TIME_RANGE_PAGE]
+
+
+def twap_history(engine: Engine, body: dict) -> list:
+    return engine.twaps.user_history(_user(body))
+
+
+def empty_list(engine: Engine, body: dict) -> list:
+    return []
+
+
+def max_builder_fee(engine: Engine, body: dict) -> int:
+    _user(body)
+    _field(body, "builder", str)
+    return 0
+
+
+def _auction(engine: Engine) -> dict:
+    # An auction that is always open at its floor price: nothing is ever deployed here.
+    day_start = engine.clock.now_ms() // 86_400_000 * 86_400
+    return {
+        "startTimeSeconds": day_start,
+        "durationSeconds": 111_600,
+        "startGas": "500.0",
+        "currentGas": "500.0",
+        "endGas": None,
+    }
+
+
+def deploy_auction_status(engine: Engine, body: dict) -> dict:
+    return _auction(engine)
+
+
+def spot_deploy_state(engine: Engine, body: dict) -> dict:
+    _user(body)
+    return {"states": [], "gasAuction": _auction(engine)}
+
+
+def active_asset_data(engine: Engine, body: dict) -> dict:
+    """Leverage and what the user can still open on a perp, each side (buy, sell)."""
+    user = _user(body)
+    coin = _field(body, "coin", str)
+    inst = engine.by_coin.get(coin)
+    if inst is None or inst.is_spot:
+        raise InfoError(f"{DESERIALIZE}: unknown perp coin `{coin}`")
+    acct = engine.account(user)
+    mark = engine.mark(coin)
+    setting = leverage_for(acct, inst, engine.config.default_leverage) if acct else None
+    lev_value = setting.value if setting else min(engine.config.default_leverage, inst.max_leverage)
+    leverage: dict[str, Any] = {"type": "cross", "value": lev_value}
+    available = [ZERO, ZERO]
+    if acct is not None:
+        summary = engine.summary(acct)
+        free = max(ZERO, summary.withdrawable - engine._order_margin(acct))
+        pos = acct.positions.get(coin)
+        for side, is_buy in enumerate((True, False)):
+            room = free * lev_value
+            if pos is not None and pos.szi != 0 and (pos.szi > 0) != is_buy:
+                room += 2 * abs(pos.szi) * mark  # closes the position, then opens with its margin
+            available[side] = room
+        if setting is not None and not setting.is_cross:
+            view = next((v for v in summary.views if v.position.coin == coin), None)
+            raw = view.margin_used - view.position.szi * view.mark if view else ZERO
+            leverage = {"type": "isolated", "value": lev_value, "rawUsd": wire_usd(raw)}
+    lot = Decimal(1).scaleb(-inst.sz_decimals)
+    return {
+        "user": user,
+        "coin": coin,
+        "leverage": leverage,
+        "maxTradeSzs": [
+            wire((a / mark).quantize(lot, rounding=ROUND_FLOOR)) if mark > 0 else "0.0"
+            for a in available
+        ],
+        "availableToTrade": [wire_usd(a) for a in available],
+        "markPx": wire(mark),
+    }
+
+
 HANDLERS: dict[str, Callable[[Engine, dict], Any]] = {
     "meta": meta,
     "spotMeta": spot_meta,
@@ -682,6 +949,7 @@ HANDLERS: dict[str, Callable[[Engine, dict], Any]] = {
     "l2Book": l2_book,
     "candleSnapshot": candle_snapshot,
     "fundingHistory": funding_history,
+    "predictedFundings": predicted_fundings,
     "clearinghouseState": clearinghouse_state,
     "spotClearinghouseState": spot_clearinghouse_state,
     "openOrders": open_orders,
@@ -707,6 +975,21 @@ HANDLERS: dict[str, Callable[[Engine, dict], Any]] = {
     "validatorSummaries": validator_summaries,
     "exchangeStatus": exchange_status,
     "recentTrades": recent_trades,
+    "referral": referral,
+    "subAccounts": sub_accounts,
+    "userToMultiSigSigners": user_to_multi_sig_signers,
+    "userDexAbstraction": user_dex_abstraction,
+    "userAbstraction": user_abstraction,
+    "userTwapSliceFills": user_twap_slice_fills,
+    "userTwapSliceFillsByTime": user_twap_slice_fills_by_time,
+    "twapHistory": twap_history,
+    "maxBuilderFee": max_builder_fee,
+    "perpDeployAuctionStatus": deploy_auction_status,
+    "spotPairDeployAuctionStatus": deploy_auction_status,
+    "spotDeployState": spot_deploy_state,
+    "activeAssetData": active_asset_data,
+    "vaultSummaries": empty_list,
+    "perpsAtOpenInterestCap": empty_list,
 }
 
 

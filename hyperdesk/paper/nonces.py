@@ -3,13 +3,18 @@
 For every signer (the recovered address: a user, or an agent wallet — never the account it acts
 for) the tracker keeps the ``set_size`` highest nonces seen. A new nonce is accepted when it
 
-1. lies strictly inside ``(now - window_past_ms, now + window_future_ms)``,
+1. lies strictly inside ``(now - window_past_ms, now + window_future_ms)`` — or, when the caller
+   passes a second reference time ``wall_ms``, inside the same window around that one,
 2. has never been used by this signer (within the retained set), and
 3. once the set is full, is larger than the smallest nonce in it.
 
 Error texts for duplicates and too-low nonces are the ones observed on the live exchange; the
 out-of-window texts are our own (the real ones are not known) and are listed in
 ``docs/paper-exchange-protocol.md``.
+
+The second reference exists for a paper exchange on a manual clock: tests move that clock days
+ahead while the SDK keeps signing with wall-clock nonces, which a window around the engine time
+alone would refuse. With the real clock both references are the same instant.
 
 Checking and recording are split (``check`` then ``commit``) so the server can record a nonce only
 after the signature is known to be valid, while a ``reserve`` does both atomically for callers that
@@ -65,7 +70,7 @@ class NonceTracker:
                 entry = self._signers.setdefault(key, _SignerNonces())
         return entry
 
-    def _validate(self, entry: _SignerNonces, nonce: int, now_ms: int) -> None:
+    def _check_window(self, nonce: int, now_ms: int) -> None:
         if nonce <= now_ms - self.window_past_ms:
             raise NonceError(
                 f"Invalid nonce: nonce {nonce} is too far in the past "
@@ -76,6 +81,19 @@ class NonceTracker:
                 f"Invalid nonce: nonce {nonce} is too far in the future "
                 f"(must be before {now_ms + self.window_future_ms})"
             )
+
+    def _validate(
+        self, entry: _SignerNonces, nonce: int, now_ms: int, wall_ms: int | None = None
+    ) -> None:
+        try:
+            self._check_window(nonce, now_ms)
+        except NonceError as late_or_early:
+            if wall_ms is None:
+                raise
+            try:
+                self._check_window(nonce, wall_ms)  # in time by the wall clock: accepted
+            except NonceError:
+                raise late_or_early from None
         nonces = entry.sorted_nonces
         i = bisect.bisect_left(nonces, nonce)
         if i < len(nonces) and nonces[i] == nonce:
@@ -83,22 +101,25 @@ class NonceTracker:
         if len(nonces) >= self.set_size and nonce <= nonces[0]:
             raise NonceError(f"Invalid nonce: nonce too low {nonce} < {nonces[0]}")
 
-    def check(self, signer: str, nonce: int, now_ms: int) -> None:
+    def check(self, signer: str, nonce: int, now_ms: int, *, wall_ms: int | None = None) -> None:
         """Raise ``NonceError`` if ``nonce`` would be rejected now; records nothing."""
         entry = self._entry(signer)
         with entry.lock:
-            self._validate(entry, nonce, now_ms)
+            self._validate(entry, nonce, now_ms, wall_ms)
 
-    def reserve(self, signer: str, nonce: int, now_ms: int) -> None:
-        """Check and record ``nonce`` atomically; raise ``NonceError`` if it is not acceptable."""
+    def reserve(self, signer: str, nonce: int, now_ms: int, *, wall_ms: int | None = None) -> None:
+        """Check and record ``nonce`` atomically; raise ``NonceError`` if it is not acceptable.
+
+        ``wall_ms`` (manual clocks only): a nonce inside the window around it is in time too.
+        """
         entry = self._entry(signer)
         with entry.lock:
-            self._validate(entry, nonce, now_ms)
+            self._validate(entry, nonce, now_ms, wall_ms)
             self._insert(entry, nonce)
 
-    def commit(self, signer: str, nonce: int, now_ms: int) -> None:
+    def commit(self, signer: str, nonce: int, now_ms: int, *, wall_ms: int | None = None) -> None:
         """Alias of ``reserve``: re-checks under the lock, so a racing duplicate still fails."""
-        self.reserve(signer, nonce, now_ms)
+        self.reserve(signer, nonce, now_ms, wall_ms=wall_ms)
 
     def _insert(self, entry: _SignerNonces, nonce: int) -> None:
         bisect.insort(entry.sorted_nonces, nonce)

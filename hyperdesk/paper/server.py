@@ -30,7 +30,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from hyperdesk.paper import signing
+from hyperdesk.paper import manual_time, signing
+from hyperdesk.paper.clock import ManualClock
 from hyperdesk.paper.nonces import NonceError
 from hyperdesk.paper.numbers import parse_decimal
 from hyperdesk.paper.ws import WebsocketHub
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DESERIALIZE_ERROR = "Failed to deserialize the JSON body into the target type"
+MAX_ADVANCE_MS = 366 * 86_400_000
+"""Largest ``/_paper/tick`` jump: a year (a bigger one is a typo, not a test)."""
 
 # Info request weights (protocol reference §11); every other type weighs 20. Both tables are
 # looked up with the request's untrusted JSON ``type`` value, hence the ``object`` keys.
@@ -280,8 +283,11 @@ class ProtocolCore:
         now = self.exchange.clock.now_ms()
         if env.expires_after is not None and now > env.expires_after:
             return _err(f"Action expired: expiresAfter {env.expires_after} < time {now}.")
+        # On a manual clock a test may have moved the exchange days away from the wall clock
+        # the SDK signs nonces with: a nonce in time by either clock is in time.
+        wall = time.time_ns() // 1_000_000 if isinstance(self.exchange.clock, ManualClock) else None
         try:
-            self.nonces.reserve(signer, env.nonce, now)
+            self.nonces.reserve(signer, env.nonce, now, wall_ms=wall)
         except NonceError as exc:
             return _err(str(exc))
         # What an agent may do, vault leadership and everything else is the engine's business.
@@ -322,6 +328,8 @@ def create_paper_app(exchange: PaperExchange) -> Starlette:
     hub = WebsocketHub(exchange, core)
     budget = exchange.config.rest_weight_per_minute
     limiter = WeightLimiter(budget) if budget else None
+    snapshots: list[str] = []  # POST /_paper/snapshot (JSON text); id = position + 1
+    snapshots_lock = threading.Lock()
 
     def charge(request: Request, weight: int) -> None:
         if limiter is not None:
@@ -368,20 +376,53 @@ def create_paper_app(exchange: PaperExchange) -> Starlette:
         return _json_response({"status": "ok"})
 
     async def tick_endpoint(request: Request) -> Response:
-        """Optionally advance a ManualClock by ``{"ms": n}``, then run one engine tick."""
+        """Advance a ManualClock by ``{"ms": n}``, ticking the engine through that time
+        (``manual_time.advance``); ``{}`` runs one tick now."""
         try:
             body = await _read_json(request) if await request.body() else {}
             ms = body.get("ms", 0) if isinstance(body, dict) else 0
-            if not _is_int(ms) or ms < 0:
+            if not _is_int(ms) or not 0 <= ms <= MAX_ADVANCE_MS:
                 raise MalformedRequest("invalid field `ms`")
         except MalformedRequest as exc:
             return _unprocessable(str(exc))
-        if ms:
-            advance = getattr(exchange.clock, "advance", None)
-            if advance is None:
-                return _unprocessable("the clock is not a ManualClock; `ms` cannot be used")
-            advance(ms=ms)
-        await run_in_threadpool(exchange.tick)
+        if ms == 0:
+            await run_in_threadpool(exchange.tick)
+        else:
+            try:
+                await run_in_threadpool(manual_time.advance, exchange, ms)
+            except manual_time.ClockNotManual as exc:
+                return _unprocessable(str(exc))
+        return _json_response({"status": "ok", "time": exchange.clock.now_ms()})
+
+    async def snapshot_endpoint(request: Request) -> Response:
+        """Keep the whole exchange state in memory under a new id (tests roll back to it)."""
+        state = await run_in_threadpool(exchange.export_state)
+        with snapshots_lock:  # kept as text: a restore can never alter a kept snapshot
+            snapshots.append(json.dumps(state))
+            snapshot_id = str(len(snapshots))
+        return _json_response({"status": "ok", "snapshot": snapshot_id})
+
+    async def reset_endpoint(request: Request) -> Response:
+        """Put back a snapshot (``{"snapshot": id}``) or a freshly started exchange (``{}``)."""
+        try:
+            body = await _read_json(request) if await request.body() else {}
+            if not isinstance(body, dict):
+                raise MalformedRequest("expected a JSON object")
+            snapshot_id = body.get("snapshot")
+            if snapshot_id is not None and not isinstance(snapshot_id, str):
+                raise MalformedRequest("invalid field `snapshot`")
+        except MalformedRequest as exc:
+            return _unprocessable(str(exc))
+        if snapshot_id is None:
+            state = await run_in_threadpool(_fresh_state, exchange)
+        else:
+            with snapshots_lock:
+                index = int(snapshot_id) - 1 if snapshot_id.isdigit() else -1
+                saved = snapshots[index] if 0 <= index < len(snapshots) else None
+            if saved is None:
+                return _json_response(_err(f"Unknown snapshot {snapshot_id!r}."))
+            state = json.loads(saved)
+        await run_in_threadpool(exchange.restore_state, state)
         return _json_response({"status": "ok", "time": exchange.clock.now_ms()})
 
     async def price_endpoint(request: Request) -> Response:
@@ -427,6 +468,8 @@ def create_paper_app(exchange: PaperExchange) -> Starlette:
             Route("/exchange", exchange_endpoint, methods=["POST"]),
             Route("/faucet", faucet_endpoint, methods=["POST"]),
             Route("/_paper/tick", tick_endpoint, methods=["POST"]),
+            Route("/_paper/snapshot", snapshot_endpoint, methods=["POST"]),
+            Route("/_paper/reset", reset_endpoint, methods=["POST"]),
             Route("/_paper/price", price_endpoint, methods=["POST"]),
             Route("/_paper/drop_connections", drop_connections_endpoint, methods=["POST"]),
             Route("/_paper/health", health_endpoint, methods=["GET"]),
@@ -437,6 +480,13 @@ def create_paper_app(exchange: PaperExchange) -> Starlette:
     app.state.core = core
     app.state.hub = hub
     return app
+
+
+def _fresh_state(exchange: PaperExchange) -> dict[str, Any]:
+    """The state of a just-started exchange of the same configuration, at the current time."""
+    from hyperdesk.paper.exchange import PaperExchange
+
+    return PaperExchange(exchange.config, exchange.clock).export_state()
 
 
 def _decimal_field(body: dict[str, Any], name: str, default: str | None) -> Decimal:

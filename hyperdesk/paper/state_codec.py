@@ -24,7 +24,9 @@ from hyperdesk.paper.accounts import Account, Agent, LeverageSetting, Position
 from hyperdesk.paper.book import Order, OrderBook, Trigger
 from hyperdesk.paper.candles import Candle
 from hyperdesk.paper.engine import RECENT_TRADES, Engine
+from hyperdesk.paper.funding import FundingAccumulator
 from hyperdesk.paper.liquidity import build_ladder
+from hyperdesk.paper.oracle import MarkState
 from hyperdesk.paper.staking import Delegation, Delegator, PendingWithdrawal
 from hyperdesk.paper.vaults import Follower
 
@@ -112,6 +114,7 @@ def _account_out(acct: Account) -> dict[str, Any]:
         "spot_entry_ntl": {str(token): _d(v) for token, v in acct.spot_entry_ntl.items()},
         "cum_volume": _d(acct.cum_volume),
         "n_requests": acct.n_requests,
+        "last_request_ms": acct.last_request_ms,
         "scheduled_cancel_ms": acct.scheduled_cancel_ms,
         "scheduled_cancel_triggers": {str(d): n for d, n in acct.scheduled_cancel_triggers.items()},
     }
@@ -193,6 +196,9 @@ def dump_engine(engine: Engine) -> dict[str, Any]:
         "fills": {user: list(fills) for user, fills in engine.fills.items()},
         "vaults": vaults,
         "delegators": delegators,
+        "ledger": {user: list(entries) for user, entries in engine.ledger.items()},
+        "twaps": engine.twaps.dump(),
+        "risk": _risk_out(engine),
         "next_oid": engine.next_oid,
         "next_tid": engine.next_tid,
         "hash_counter": engine.hash_counter,
@@ -200,7 +206,55 @@ def dump_engine(engine: Engine) -> dict[str, Any]:
     }
 
 
+def _risk_out(engine: Engine) -> dict[str, Any]:
+    """Oracle/mark state, funding accumulators and records, liquidation records."""
+    return {
+        "oracle_px": {c: _d(v) for c, v in engine.oracle_px.items()},
+        "marks_px": {c: _d(v) for c, v in engine.marks_px.items()},
+        "mark_states": {
+            c: [
+                None if m.basis_ema is None else _d(m.basis_ema),
+                None if m.book_ema is None else _d(m.book_ema),
+                m.updated_ms,
+            ]
+            for c, m in engine.mark_states.items()
+        },
+        "basis": {c: _d(v) for c, v in engine.basis.items()},
+        "last_trade_px": {c: _d(v) for c, v in engine.last_trade_px.items()},
+        "funding_acc": {c: [_d(a.premium_sum), a.n_samples] for c, a in engine.funding_acc.items()},
+        "funding_accrued_ms": engine.funding_accrued_ms,
+        "funding_history": {c: list(rows) for c, rows in engine.funding_history.items()},
+        "user_fundings": {u: list(rows) for u, rows in engine.user_fundings.items()},
+        "liquidation_ledger": {u: list(rows) for u, rows in engine.liquidation_ledger.items()},
+        "liquidation_cooldown": dict(engine.liquidation_cooldown),
+        "next_lid": engine.next_lid,
+    }
+
+
 # ------------------------------------------------------------------------------------ loading
+
+
+def _risk_in(engine: Engine, risk: dict[str, Any], now_ms: int) -> None:
+    _check_names("coins", risk["marks_px"], engine.by_coin)
+    engine.oracle_px.update(_decs(risk["oracle_px"]))
+    engine.marks_px.update(_decs(risk["marks_px"]))
+    for coin, (basis_ema, book_ema, updated_ms) in risk["mark_states"].items():
+        engine.mark_states[coin] = MarkState(
+            None if basis_ema is None else _dec(basis_ema),
+            None if book_ema is None else _dec(book_ema),
+            int(updated_ms),
+        )
+    engine.basis = _decs(risk["basis"])
+    engine.last_trade_px = _decs(risk["last_trade_px"])
+    for coin, (premium_sum, n_samples) in risk["funding_acc"].items():
+        engine.funding_acc[coin] = FundingAccumulator(_dec(premium_sum), int(n_samples))
+    # Time does not run while the exchange is down: no funding for the downtime either.
+    engine.funding_accrued_ms = max(int(risk["funding_accrued_ms"]), now_ms)
+    engine.funding_history.update({c: list(rows) for c, rows in risk["funding_history"].items()})
+    engine.user_fundings = {u: list(rows) for u, rows in risk["user_fundings"].items()}
+    engine.liquidation_ledger = {u: list(rows) for u, rows in risk["liquidation_ledger"].items()}
+    engine.liquidation_cooldown = {k: int(v) for k, v in risk["liquidation_cooldown"].items()}
+    engine.next_lid = int(risk["next_lid"])
 
 
 def _order_in(raw: dict[str, Any]) -> Order:
@@ -247,6 +301,7 @@ def _account_in(raw: dict[str, Any]) -> Account:
     acct.spot_entry_ntl = {int(t): _dec(v) for t, v in raw["spot_entry_ntl"].items()}
     acct.cum_volume = _dec(raw["cum_volume"])
     acct.n_requests = raw["n_requests"]
+    acct.last_request_ms = int(raw.get("last_request_ms", 0))  # absent in older state files
     acct.scheduled_cancel_ms = raw["scheduled_cancel_ms"]
     acct.scheduled_cancel_triggers = {
         int(d): int(n) for d, n in raw["scheduled_cancel_triggers"].items()
@@ -291,8 +346,10 @@ def load_engine(engine: Engine, state: dict[str, Any], now_ms: int) -> None:
 
 
 def _load(engine: Engine, state: dict[str, Any], now_ms: int) -> None:
+    walks = set(engine.prices.coins())
     for coin, saved in state["prices"].items():
-        engine.prices.restore(coin, _dec(saved["raw"]), _rng_in(saved["rng"]))
+        if coin in walks:  # older states kept a walk for spot pairs that now share an oracle
+            engine.prices.restore(coin, _dec(saved["raw"]), _rng_in(saved["rng"]))
     engine.mids.update(_decs(state["mids"]))
     engine.prev_day_px.update(_decs(state["prev_day_px"]))
     engine.day_ntl_volume.update(_decs(state["day_ntl_volume"]))
@@ -364,6 +421,20 @@ def _load(engine: Engine, state: dict[str, Any], now_ms: int) -> None:
         )
         for user, d in state["delegators"].items()
     }
+    # Absent from states saved before the ledger existed: those carry on with an empty one.
+    engine.ledger = {user: list(entries) for user, entries in state.get("ledger", {}).items()}
+    if "twaps" in state:  # absent in states saved before TWAPs existed
+        engine.twaps.load(state["twaps"])
+    if "risk" in state:  # absent from states saved before marks, funding and liquidations
+        _risk_in(engine, state["risk"], now_ms)
+    else:
+        for coin, inst in engine.by_coin.items():
+            raw = engine.prices.price(engine.oracle_source[coin])
+            engine.oracle_px[coin] = nearest_valid_price(
+                raw, inst.sz_decimals, is_spot=inst.is_spot
+            )
+        engine.funding_accrued_ms = max(engine.funding_accrued_ms, now_ms)
+        engine.update_marks(now_ms)
     engine.next_oid = int(state["next_oid"])
     engine.next_tid = int(state["next_tid"])
     engine.hash_counter = int(state["hash_counter"])

@@ -42,6 +42,8 @@ CONNECTED_TEXT = "Websocket connection established."
 SEND_QUEUE_SIZE = 2048
 """Frames buffered per connection before the client counts as too slow and is disconnected."""
 
+_LEDGER = "userNonFundingLedgerUpdates"
+
 CLOSE_POLICY = 1008  # too slow, over a limit
 CLOSE_GOING_AWAY = 1001  # idle timeout, admin drop, shutdown
 
@@ -55,7 +57,26 @@ _SUBSCRIPTION_KINDS: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "userFills": ("userFills", ("user",), True),
     "orderUpdates": ("orderUpdates", ("user",), True),
     "userEvents": ("user", ("user",), True),
+    "userNonFundingLedgerUpdates": ("userNonFundingLedgerUpdates", ("user",), True),
+    "userFundings": ("userFundings", ("user",), True),
+    # Derived: not engine events but views recomputed when something they show may have changed.
+    "activeAssetCtx": ("activeAssetCtx", ("coin",), False),
+    "activeAssetData": ("activeAssetData", ("user", "coin"), True),
+    "clearinghouseState": ("clearinghouseState", ("user",), True),
 }
+_DERIVED_CHANNELS = frozenset({"activeAssetCtx", "activeAssetData", "clearinghouseState"})
+# Engine events about one user (key = the user): they may change that user's derived views.
+_USER_EVENT_CHANNELS = frozenset(
+    {"userFills", "orderUpdates", "user", "userNonFundingLedgerUpdates", "userFundings"}
+)
+_VIEW_TRIGGERS = _USER_EVENT_CHANNELS | {"allMids", "l2Book"}
+
+
+def _funding_deltas(entries: list[dict]) -> list[dict]:
+    """``userFunding`` entries in the ``userFundings`` channel's shape (time inside, no hash)."""
+    return [
+        {"time": e["time"], **{k: v for k, v in e["delta"].items() if k != "type"}} for e in entries
+    ]
 
 
 class SubscriptionError(ValueError):
@@ -69,6 +90,12 @@ class Topic:
     channel: str
     key: str | None
     user: str | None  # the user of a user-specific subscription (for the unique-user limit)
+    params: tuple[tuple[str, int], ...] = ()  # l2Book aggregation (nSigFigs, mantissa)
+
+    @property
+    def derived(self) -> bool:
+        """Recomputed from ``/info`` when it may have changed, rather than an engine event."""
+        return self.channel in _DERIVED_CHANNELS or bool(self.params)
 
 
 def _encode(channel: str, data: Any = None, *, with_data: bool = True) -> str:
@@ -93,10 +120,26 @@ def topic_of(subscription: Any) -> Topic:
         if not isinstance(value, str) or not value:
             raise SubscriptionError(f"Invalid subscription {_subscription_text(subscription)}")
         parts.append(value.lower() if name == "user" else value)
-    if subscription["type"] == "allMids" and subscription.get("dex") not in (None, ""):
+    kind = subscription["type"]
+    if kind in ("allMids", "clearinghouseState") and subscription.get("dex") not in (None, ""):
         raise SubscriptionError(f"Invalid subscription {_subscription_text(subscription)}")
+    params: tuple[tuple[str, int], ...] = ()
+    if kind == "l2Book":
+        from hyperdesk.paper.info import InfoError, book_aggregation
+
+        try:
+            aggregation = book_aggregation(subscription)
+        except InfoError:
+            raise SubscriptionError(
+                f"Invalid subscription {_subscription_text(subscription)}"
+            ) from None
+        if aggregation is not None:  # as given: the same request /info would answer
+            params = (("nSigFigs", aggregation[0]),)
+            if subscription.get("mantissa") is not None:
+                params += (("mantissa", aggregation[1]),)
     key = ":".join(parts) if parts else None
-    return Topic(channel, key, key if user_specific else None)
+    user = subscription["user"].lower() if user_specific else None
+    return Topic(channel, key, user, params)
 
 
 @dataclass(eq=False)
@@ -107,6 +150,7 @@ class Connection:
         default_factory=lambda: asyncio.Queue(maxsize=SEND_QUEUE_SIZE)
     )
     topics: dict[Topic, Any] = field(default_factory=dict)  # topic -> subscription as given
+    last_derived: dict[Topic, str] = field(default_factory=dict)  # last frame of a derived topic
     # Topics whose snapshot is being fetched: live frames wait here so they follow the snapshot.
     pending: dict[Topic, list[str]] = field(default_factory=dict)
     closing: bool = False
@@ -133,6 +177,9 @@ class WebsocketHub:
         self._connections: set[Connection] = set()
         self._by_ip: dict[str, set[Connection]] = defaultdict(set)
         self._subscribers: dict[tuple[str, str | None], set[Connection]] = defaultdict(set)
+        self._derived: dict[Topic, set[Connection]] = defaultdict(set)
+        self._dirty: set[Topic] = set()
+        self._refreshing = False
         self._listener_added = False
 
     # -- engine side -------------------------------------------------------------------------
@@ -146,7 +193,9 @@ class WebsocketHub:
 
     def _on_engine_event(self, event: Event) -> None:
         # Runs on the engine's thread: must stay cheap and never block.
-        if (event.channel, event.key) not in self._subscribers:
+        if (event.channel, event.key) not in self._subscribers and not (
+            self._derived and event.channel in _VIEW_TRIGGERS
+        ):
             return
         loop = self.loop
         if loop is None or loop.is_closed():
@@ -155,6 +204,8 @@ class WebsocketHub:
             loop.call_soon_threadsafe(self._dispatch, event)
 
     def _dispatch(self, event: Event) -> None:
+        if self._derived:
+            self._mark_derived(event)
         subscribers = self._subscribers.get((event.channel, event.key))
         if not subscribers:
             return
@@ -170,6 +221,82 @@ class WebsocketHub:
                 pending.append(text)
             elif not conn.push(text):
                 self._disconnect_slow(conn)
+
+    # -- derived topics ------------------------------------------------------------------------
+
+    def _mark_derived(self, event: Event) -> None:
+        """Note which derived views ``event`` may have changed and make sure a refresh runs."""
+        if event.channel == "allMids":  # a tick or a price jump: every mark-dependent view
+            affected = [t for t in self._derived if not t.params]
+        elif event.channel == "l2Book":
+            affected = [t for t in self._derived if t.params and t.key == event.key]
+        elif event.channel in _USER_EVENT_CHANNELS:
+            affected = [t for t in self._derived if t.user is not None and t.user == event.key]
+        else:
+            return
+        if not affected:
+            return
+        self._dirty.update(affected)
+        if not self._refreshing:
+            self._refreshing = True
+            asyncio.get_running_loop().create_task(self._refresh())
+
+    async def _refresh(self) -> None:
+        """Recompute dirty derived views (one at a time, so fast ticks coalesce) and push the
+        ones whose frame changed."""
+        try:
+            while self._dirty:
+                topics = list(self._dirty)
+                self._dirty.clear()
+                frames = await run_in_threadpool(self._derived_frames, topics)
+                for topic, text in frames.items():
+                    if text is None:
+                        continue
+                    for conn in list(self._derived.get(topic, ())):
+                        self._push_derived(conn, topic, text)
+        except Exception:
+            log.exception("refreshing derived websocket views failed")
+        finally:
+            self._refreshing = False
+
+    def _push_derived(self, conn: Connection, topic: Topic, text: str) -> None:
+        if topic not in conn.topics or conn.last_derived.get(topic) == text:
+            return
+        conn.last_derived[topic] = text
+        if not conn.push(text):
+            self._disconnect_slow(conn)
+
+    def _derived_frames(self, topics: list[Topic]) -> dict[Topic, str | None]:
+        """Frames of derived topics (engine thread pool; each info call takes the lock)."""
+        cache: dict[str, Any] = {}
+        return {topic: self._derived_frame(topic, cache) for topic in topics}
+
+    def _derived_frame(self, topic: Topic, cache: dict[str, Any]) -> str | None:
+        info = self.exchange.info
+        if topic.channel == "l2Book":
+            book = info({"type": "l2Book", "coin": topic.key, **dict(topic.params)})
+            return _encode("l2Book", book) if book else None
+        if topic.channel == "clearinghouseState":
+            state = info({"type": "clearinghouseState", "user": topic.user})
+            return _encode(
+                "clearinghouseState", {"dex": "", "user": topic.user, "clearinghouseState": state}
+            )
+        if topic.channel == "activeAssetData":
+            _user, _, coin = (topic.key or "").partition(":")
+            data = info({"type": "activeAssetData", "user": topic.user, "coin": coin})
+            return _encode("activeAssetData", data)
+        # activeAssetCtx: the coin's row of the (spot)metaAndAssetCtxs answer.
+        if "perp" not in cache:
+            cache["perp"] = info({"type": "metaAndAssetCtxs"})
+            cache["spot"] = info({"type": "spotMetaAndAssetCtxs"})
+        meta, ctxs = cache["perp"]
+        for asset, ctx in zip(meta["universe"], ctxs, strict=False):
+            if asset["name"] == topic.key:
+                return _encode("activeAssetCtx", {"coin": topic.key, "ctx": ctx})
+        for ctx in cache["spot"][1]:
+            if ctx.get("coin") == topic.key:
+                return _encode("activeSpotAssetCtx", {"coin": topic.key, "ctx": ctx})
+        return None
 
     def _disconnect_slow(self, conn: Connection) -> None:
         log.info("closing slow websocket client %s", conn.ip)
@@ -320,6 +447,9 @@ class WebsocketHub:
             max_users = self.config.ws_max_users
             if topic.user not in users and len(users) >= max_users:
                 raise SubscriptionError(f"Cannot track more than {max_users} total users.")
+        if topic.derived:
+            await self._subscribe_derived(conn, topic, subscription)
+            return
         conn.topics[topic] = subscription
         self._subscribers[(topic.channel, topic.key)].add(conn)
         conn.push(
@@ -327,9 +457,29 @@ class WebsocketHub:
         )
         await self._send_snapshot(conn, topic)
 
+    async def _subscribe_derived(self, conn: Connection, topic: Topic, subscription: Any) -> None:
+        """Compute the first frame before acking: a coin or user the view cannot be made for
+        is an invalid subscription, not a silent one."""
+        from hyperdesk.paper.info import InfoError
+
+        try:
+            text = (await run_in_threadpool(self._derived_frames, [topic]))[topic]
+        except InfoError:
+            text = None
+        if text is None:
+            raise SubscriptionError(f"Invalid subscription {_subscription_text(subscription)}")
+        if topic in conn.topics:  # subscribed twice concurrently
+            raise SubscriptionError(f"Already subscribed: {_subscription_text(subscription)}")
+        conn.topics[topic] = subscription
+        self._derived[topic].add(conn)
+        conn.push(
+            _encode("subscriptionResponse", {"method": "subscribe", "subscription": subscription})
+        )
+        self._push_derived(conn, topic, text)
+
     async def _send_snapshot(self, conn: Connection, topic: Topic) -> None:
         """First frame(s) of a subscription, if the channel has one (then buffered live frames)."""
-        if topic.channel not in ("userFills", "l2Book", "allMids", "bbo"):
+        if topic.channel not in ("userFills", "l2Book", "allMids", "bbo", _LEDGER, "userFundings"):
             return
         conn.pending[topic] = []
         try:
@@ -353,6 +503,12 @@ class WebsocketHub:
             return {"isSnapshot": True, "user": topic.key, "fills": fills}
         if topic.channel == "allMids":
             return {"mids": info({"type": "allMids"})}
+        if topic.channel == "userFundings":
+            return {"isSnapshot": True, "user": topic.key, "fundings": _funding_deltas(
+                info({"type": "userFunding", "user": topic.key, "startTime": 0}))}  # fmt: skip
+        if topic.channel == _LEDGER:
+            updates = info({"type": _LEDGER, "user": topic.key, "startTime": 0})
+            return {"isSnapshot": True, "user": topic.key, "nonFundingLedgerUpdates": updates}
         book = info({"type": "l2Book", "coin": topic.key})
         if not book:
             return None
@@ -377,6 +533,15 @@ class WebsocketHub:
         )
 
     def _unindex(self, conn: Connection, topic: Topic) -> None:
+        conn.last_derived.pop(topic, None)
+        if topic.derived:
+            derived = self._derived.get(topic)
+            if derived is not None:
+                derived.discard(conn)
+                if not derived:
+                    del self._derived[topic]
+                    self._dirty.discard(topic)
+            return
         index_key = (topic.channel, topic.key)
         subscribers = self._subscribers.get(index_key)
         if subscribers is not None:

@@ -20,18 +20,21 @@ def _buy_one_eth_at_3500(desk: Desk) -> None:
 def test_cross_position_numbers_after_a_price_move(desk: Desk):
     _buy_one_eth_at_3500(desk)
     desk.ex.set_price("ETH", Decimal(3600))
+    # The mark is the median of (oracle 3600, median(bid 3599.6, ask 3600.4, last trade 3500),
+    # the 30 s EMA of that median, still 3500): 3599.6, not the mid.
+    assert desk.ex.mark("ETH") == Decimal("3599.6")
     state = desk.state(ALICE)
     pos = state["assetPositions"][0]["position"]
     assert pos["entryPx"] == "3500.0"
-    assert pos["unrealizedPnl"] == "100.0"
-    assert pos["positionValue"] == "3600.0"
-    assert pos["marginUsed"] == "180.0"  # 20x default cross
+    assert pos["unrealizedPnl"] == "99.6"
+    assert pos["positionValue"] == "3599.6"
+    assert pos["marginUsed"] == "179.98"  # 20x default cross
     assert pos["leverage"] == {"type": "cross", "value": 20}
     assert pos["liquidationPx"] is None  # fully collateralised
-    assert state["marginSummary"]["accountValue"] == "100098.425"  # 100000 - 1.575 fee + 100
+    assert state["marginSummary"]["accountValue"] == "100098.025"  # 100000 - 1.575 fee + 99.6
     assert state["marginSummary"]["totalRawUsd"] == "96498.425"
-    assert state["crossMaintenanceMarginUsed"] == "72.0"
-    assert state["withdrawable"] == "99918.425"
+    assert state["crossMaintenanceMarginUsed"] == "71.992"
+    assert state["withdrawable"] == "99918.045"
 
 
 def test_isolated_position_liquidation_price(desk: Desk):
@@ -41,12 +44,12 @@ def test_isolated_position_liquidation_price(desk: Desk):
     desk.ex.set_price("ETH", Decimal(3600))
     pos = desk.position(ALICE, "ETH")
     assert pos["leverage"] == {"type": "isolated", "value": 10, "rawUsd": "-3150.0"}
-    assert pos["marginUsed"] == "450.0"
-    assert pos["returnOnEquity"] == "0.28571429"
+    assert pos["marginUsed"] == "449.6"  # 350 margin + 99.6 PnL at the mark 3599.6
+    assert pos["returnOnEquity"] == "0.28457143"
     assert pos["liquidationPx"] == "3214.28571429"
     add = {"type": "updateIsolatedMargin", "asset": ETH, "isBuy": True, "ntli": 50_000_000}
     assert desk.act(ALICE, add)["status"] == "ok"
-    assert desk.position(ALICE, "ETH")["marginUsed"] == "500.0"
+    assert desk.position(ALICE, "ETH")["marginUsed"] == "499.6"
 
 
 def test_leverage_limits_and_insufficient_margin(desk: Desk):

@@ -300,6 +300,7 @@ def test_spot_market_buy_moves_balances(desk: Desk):
     balances = {
         b["coin"]: b for b in desk.info(type="spotClearinghouseState", user=ALICE)["balances"]
     }
-    assert balances["PURR"]["total"] == "1000.0"
-    assert Decimal(balances["USDC"]["total"]) < Decimal(1000 - 200)
-    assert desk.info(type="userFills", user=ALICE)[0]["dir"] == "Buy"
+    assert balances["PURR"]["total"] == "999.3"  # the 0.07 % taker fee is paid in PURR
+    fill = desk.info(type="userFills", user=ALICE)[0]
+    assert (fill["dir"], fill["feeToken"], fill["fee"]) == ("Buy", "PURR", "0.7")
+    assert Decimal(balances["USDC"]["total"]) == 1000 - 1000 * Decimal(fill["px"])
