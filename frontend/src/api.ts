@@ -9,6 +9,8 @@ export class ApiError extends Error {
     readonly code: string,
     readonly serverMessage: string,
     readonly fields: { field: string; message: string }[] = [],
+    /** An order refusal's field and the nearest valid value of it, when the server offers one. */
+    readonly nearest: { field: string; value: string } | null = null,
   ) {
     super(describeError(code, serverMessage));
   }
@@ -50,12 +52,16 @@ export async function request(
   let code = "ERROR";
   let message = response.statusText;
   let fields: { field: string; message: string }[] = [];
+  let nearest: { field: string; value: string } | null = null;
   try {
     const detail = (await response.json()).detail;
     if (detail && typeof detail === "object") {
       code = String(detail.code ?? code);
       message = String(detail.message ?? message);
       if (Array.isArray(detail.errors)) fields = detail.errors;
+      if (typeof detail.field === "string" && typeof detail.nearest === "string") {
+        nearest = { field: detail.field, value: detail.nearest };
+      }
     }
   } catch {
     /* not JSON: keep the status text */
@@ -63,7 +69,7 @@ export async function request(
   if (response.status === 401 && current) {
     endSession(describeError(code, message));
   }
-  throw new ApiError(response.status, code, message, fields);
+  throw new ApiError(response.status, code, message, fields, nearest);
 }
 
 async function json<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
@@ -153,6 +159,8 @@ export interface OpenOrder {
   oid: number;
   reduce_only: boolean;
   order_type: string;
+  is_trigger?: boolean;
+  trigger_price?: string | null;
   time: number;
   bot_id: number | null;
 }
@@ -165,6 +173,12 @@ export interface OrderIn {
   price?: string;
   tif?: "Gtc" | "Ioc" | "Alo";
   reduce_only?: boolean;
+  trigger_price?: string;
+  trigger_kind?: "tp" | "sl";
+}
+export interface OrderModify {
+  price?: string;
+  size?: string;
 }
 export interface OrderResult {
   status: string;
@@ -203,6 +217,8 @@ export interface TradeFilter {
   wallet_id?: number | string;
   bot_id?: number | string;
   coin?: string;
+  start?: number;
+  end?: number;
 }
 
 // -- routes ------------------------------------------------------------------------------------
@@ -226,8 +242,8 @@ export const api = {
   deleteWallet: (id: number) => json<void>("DELETE", `/wallets/${id}`),
   account: (id: number) => json<Account>("GET", `/wallets/${id}/account`),
   faucet: (id: number, amount: string) => json<Account>("POST", `/wallets/${id}/faucet`, { amount }),
-  setLeverage: (id: number, coin: string, leverage: number) =>
-    json<void>("POST", `/wallets/${id}/leverage`, { coin, leverage, cross: true }),
+  setLeverage: (id: number, coin: string, leverage: number, cross = true) =>
+    json<void>("POST", `/wallets/${id}/leverage`, { coin, leverage, cross }),
 
   markets: () => json<Market[]>("GET", "/markets"),
   book: (coin: string) => json<Book>("GET", `/markets/${encodeURIComponent(coin)}/book`),
@@ -238,6 +254,8 @@ export const api = {
   openOrders: (walletId: number) =>
     json<OpenOrder[]>("GET", "/orders", undefined, { wallet_id: walletId }),
   placeOrder: (order: OrderIn) => json<OrderResult>("POST", "/orders", order),
+  modifyOrder: (walletId: number, oid: number, change: OrderModify) =>
+    json<OrderResult>("PATCH", `/orders/${oid}`, { wallet_id: walletId, ...change }),
   cancelOrder: (walletId: number, oid: number) =>
     json<void>("DELETE", `/orders/${oid}`, undefined, { wallet_id: walletId }),
 

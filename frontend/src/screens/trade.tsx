@@ -2,16 +2,21 @@
 // positions of one wallet.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, type Account, type Book, type Market, type OpenOrder, type Print } from "../api";
-import { CandleChart } from "../components/chart";
-import { ErrorText, Field, Panel, useAction, useLoad, WalletPicker } from "../components/ui";
+import { CandleChart, type ChartFill } from "../components/chart";
+import { ErrorText, Panel, useAction, useLoad, WalletPicker } from "../components/ui";
 import { loadMarkets, markets as marketStore, refreshWallets, wallets as walletStore } from "../data";
 import * as fmt from "../format";
 import { follow, on } from "../live";
-import { checkOrder, type Problem } from "../orderCheck";
 import { navigate, queryParam } from "../router";
 import { useStore } from "../store";
+import { OrderForm } from "./trade/orderForm";
+import { OpenOrders } from "./trade/orders";
+
+export { OrdersTable } from "./trade/orders";
 
 const INTERVALS = ["1m", "5m", "15m", "1h", "4h", "1d"];
+/** The latest fills of the chosen wallet and coin drawn on the chart (one page of the API). */
+const CHART_FILLS = 200;
 
 export function Trade() {
   useLoad(refreshWallets, []);
@@ -41,6 +46,28 @@ export function Trade() {
     });
     return () => (off(), stop());
   }, [coin]);
+
+  // The wallet's open orders (table and chart lines) and its fills in this coin (chart markers),
+  // reloaded after every change the user makes and every `orders` / `fills` frame.
+  const ordersLoad = useLoad<OpenOrder[] | null>(
+    () => (walletId === null ? Promise.resolve(null) : api.openOrders(walletId)),
+    [walletId, changed],
+  );
+  const fillsLoad = useLoad<ChartFill[]>(
+    async () =>
+      walletId === null
+        ? []
+        : (await api.trades({ wallet_id: walletId, coin }, null, CHART_FILLS)).items,
+    [walletId, coin, changed],
+  );
+  const chartOrders = useMemo(
+    () =>
+      (ordersLoad.data ?? [])
+        .filter((o) => o.coin === coin)
+        // A TP/SL waits at its trigger, not at the worst price it may fill at.
+        .map((o) => (o.is_trigger && o.trigger_price ? { ...o, price: o.trigger_price, trigger: true } : o)),
+    [ordersLoad.data, coin],
+  );
 
   useEffect(() => {
     const bump = () => setChanged((n) => n + 1);
@@ -90,16 +117,27 @@ export function Trade() {
           <a href="/wallets">Add a wallet to trade</a>
         )}
       </div>
-      <ErrorText error={marketsLoad.error ?? chartError} />
+      <ErrorText error={marketsLoad.error ?? chartError ?? fillsLoad.error} />
       <div class="trade-grid">
         <div class="trade-main">
           <section class="panel chart-panel" aria-label="Chart">
-            <CandleChart coin={coin} interval={interval} onError={setChartError} />
+            <CandleChart
+              coin={coin}
+              interval={interval}
+              onError={setChartError}
+              fills={fillsLoad.data ?? []}
+              orders={chartOrders}
+            />
           </section>
           {walletId !== null ? (
             <>
               <Positions walletId={walletId} changed={changed} onChanged={() => setChanged((n) => n + 1)} />
-              <OpenOrders walletId={walletId} changed={changed} onChanged={() => setChanged((n) => n + 1)} />
+              <OpenOrders
+                walletId={walletId}
+                orders={ordersLoad.data}
+                error={ordersLoad.error}
+                onChanged={() => setChanged((n) => n + 1)}
+              />
             </>
           ) : null}
         </div>
@@ -189,6 +227,8 @@ function PrintsPanel({ coin, market }: { coin: string; market: Market | null }) 
   return (
     <Panel title="Recent trades" class="prints-panel">
       <ErrorText error={error} />
+      {/* Focusable so a keyboard can scroll it (the list is taller than its box on wide screens). */}
+      <div class="prints-scroll" tabIndex={0} role="group" aria-label="Recent trades, newest first">
       <table class="prints">
         <thead>
           <tr>
@@ -207,210 +247,8 @@ function PrintsPanel({ coin, market }: { coin: string; market: Market | null }) 
           ))}
         </tbody>
       </table>
+      </div>
     </Panel>
-  );
-}
-
-function OrderForm(props: { walletId: number; market: Market; onPlaced: () => void }) {
-  const { market } = props;
-  const [side, setSide] = useState<"buy" | "sell">("buy");
-  const [type, setType] = useState<"limit" | "market">("limit");
-  const [tif, setTif] = useState<"Gtc" | "Ioc" | "Alo">("Gtc");
-  const [size, setSize] = useState("");
-  const [price, setPrice] = useState("");
-  const [reduceOnly, setReduceOnly] = useState(false);
-  const [leverage, setLeverage] = useState("5");
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [result, setResult] = useState<string | null>(null);
-  const { busy, error, run } = useAction();
-  const lev = useAction();
-
-  const submit = (e: Event) => {
-    e.preventDefault();
-    setResult(null);
-    const found = checkOrder({ type, size, price, reduceOnly }, market.sz_decimals, market.mid);
-    setProblem(found);
-    if (found) return;
-    run(async () => {
-      const placed = await api.placeOrder({
-        wallet_id: props.walletId,
-        coin: market.coin,
-        side,
-        type,
-        size: size.trim(),
-        ...(type === "limit" ? { price: price.trim(), tif } : {}),
-        reduce_only: reduceOnly,
-      });
-      const filled = placed.avg_price
-        ? `, ${fmt.size(placed.filled_size, market.sz_decimals)} filled at ${fmt.price(placed.avg_price)}`
-        : "";
-      setResult(`Order ${placed.status.replace("_", " ")}${filled}.`);
-      props.onPlaced();
-    });
-  };
-
-  return (
-    <Panel title="Place an order" class="order-panel">
-      <form onSubmit={submit} noValidate>
-        <div class="segmented" role="group" aria-label="Side">
-          <button type="button" class={side === "buy" ? "active buy" : ""} aria-pressed={side === "buy"} onClick={() => setSide("buy")}>
-            Buy / long
-          </button>
-          <button type="button" class={side === "sell" ? "active sell" : ""} aria-pressed={side === "sell"} onClick={() => setSide("sell")}>
-            Sell / short
-          </button>
-        </div>
-        <div class="row">
-          <Field label="Type">
-            <select name="type" value={type} onChange={(e) => setType((e.target as HTMLSelectElement).value as "limit" | "market")}>
-              <option value="limit">Limit</option>
-              <option value="market">Market</option>
-            </select>
-          </Field>
-          {type === "limit" ? (
-            <Field label="Time in force">
-              <select name="tif" value={tif} onChange={(e) => setTif((e.target as HTMLSelectElement).value as "Gtc" | "Ioc" | "Alo")}>
-                <option value="Gtc">Good till cancel</option>
-                <option value="Ioc">Immediate or cancel</option>
-                <option value="Alo">Post only (Alo)</option>
-              </select>
-            </Field>
-          ) : null}
-        </div>
-        <Field label={`Size (${market.coin})`} hint={`Up to ${market.sz_decimals} decimals`}>
-          <input
-            name="size"
-            inputMode="decimal"
-            autocomplete="off"
-            aria-invalid={problem?.field === "size"}
-            value={size}
-            onInput={(e) => setSize(e.currentTarget.value)}
-          />
-        </Field>
-        {type === "limit" ? (
-          <Field label="Price (USD)">
-            <input
-              name="price"
-              inputMode="decimal"
-              autocomplete="off"
-              aria-invalid={problem?.field === "price"}
-              value={price}
-              onInput={(e) => setPrice(e.currentTarget.value)}
-            />
-          </Field>
-        ) : null}
-        <label class="check">
-          <input type="checkbox" name="reduce_only" checked={reduceOnly} onChange={(e) => setReduceOnly(e.currentTarget.checked)} />
-          Reduce only
-        </label>
-        {problem ? (
-          <p class="error" role="alert" data-code={problem.code}>
-            {problem.message}
-          </p>
-        ) : null}
-        <ErrorText error={error} />
-        {result ? (
-          <p class="notice" role="status" data-testid="order-result">
-            {result}
-          </p>
-        ) : null}
-        <button type="submit" class={side} disabled={busy}>
-          {side === "buy" ? "Buy" : "Sell"} {market.coin}
-        </button>
-      </form>
-      <form
-        class="inline"
-        onSubmit={(e) => {
-          e.preventDefault();
-          lev.run(() => api.setLeverage(props.walletId, market.coin, Number(leverage)));
-        }}
-      >
-        <Field label={`Leverage (max ${market.max_leverage}×)`}>
-          <input
-            name="leverage"
-            type="number"
-            min={1}
-            max={market.max_leverage}
-            value={leverage}
-            onInput={(e) => setLeverage(e.currentTarget.value)}
-          />
-        </Field>
-        <button type="submit" disabled={lev.busy}>
-          Set leverage
-        </button>
-      </form>
-      <ErrorText error={lev.error} />
-    </Panel>
-  );
-}
-
-function OpenOrders(props: { walletId: number; changed: number; onChanged: () => void }) {
-  const { data, error } = useLoad(() => api.openOrders(props.walletId), [props.walletId, props.changed]);
-  const cancel = useAction();
-  return (
-    <Panel title="Open orders" class="orders-panel">
-      <ErrorText error={error ?? cancel.error} />
-      <OrdersTable
-        orders={data ?? []}
-        busy={cancel.busy}
-        onCancel={(o) =>
-          cancel.run(async () => (await api.cancelOrder(props.walletId, o.oid), props.onChanged()))
-        }
-      />
-    </Panel>
-  );
-}
-
-export function OrdersTable(props: {
-  orders: OpenOrder[];
-  busy?: boolean;
-  onCancel?: (o: OpenOrder) => void;
-  walletLabel?: (o: OpenOrder) => string;
-}) {
-  const marketList = useStore(marketStore) ?? [];
-  const decimalsOf = useMemo(
-    () => new Map(marketList.map((m) => [m.coin, m.sz_decimals])),
-    [marketList],
-  );
-  if (!props.orders.length) return <p>No open orders.</p>;
-  return (
-    <div class="scroll">
-      <table data-testid="open-orders">
-        <thead>
-          <tr>
-            {props.walletLabel ? <th>Wallet</th> : null}
-            <th>Coin</th>
-            <th>Side</th>
-            <th>Price</th>
-            <th>Size</th>
-            <th>Type</th>
-            {props.onCancel ? <th><span class="sr-only">Actions</span></th> : null}
-          </tr>
-        </thead>
-        <tbody>
-          {props.orders.map((o) => (
-            <tr key={o.oid}>
-              {props.walletLabel ? <td>{props.walletLabel(o)}</td> : null}
-              <td>{o.coin}</td>
-              <td class={o.side === "buy" ? "pos" : "neg"}>{o.side}</td>
-              <td>{fmt.price(o.price)}</td>
-              <td>{fmt.size(o.size, decimalsOf.get(o.coin) ?? 4)}</td>
-              <td>
-                {o.order_type}
-                {o.reduce_only ? " · reduce only" : ""}
-              </td>
-              {props.onCancel ? (
-                <td>
-                  <button type="button" disabled={props.busy} onClick={() => props.onCancel!(o)}>
-                    Cancel
-                  </button>
-                </td>
-              ) : null}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
   );
 }
 
