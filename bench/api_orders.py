@@ -14,12 +14,17 @@ only the client, so neither server shares an interpreter (or a GIL) with the loa
 * market (``--market M``, last because each one also reads fills): M market orders alternating
   buy/sell, SDK ``market_open`` against ``POST /api/orders`` with ``type=market``.
 
+With ``--embedded`` the app is started the README way instead: no ``HYPERDESK_EXCHANGE_URL``, so
+it starts its own paper exchange (a child process of the app, on ``HYPERDESK_PAPER_PORT``), and
+the SDK phases trade on that one.
+
 Placement figures exclude the cancels (placed first, cancelled after). Every phase stops early if
 ``--time-limit`` runs out; servers are stopped and temporary files and databases removed at the
 end. Not a test: it prints figures.
 
     .venv/bin/python bench/api_orders.py --orders 200 --clients 1,4,16
     .venv/bin/python bench/api_orders.py --database-url postgresql://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/api_orders.py --embedded
 """
 
 from __future__ import annotations
@@ -194,20 +199,32 @@ def _start_paper(seed: int, log: Path) -> tuple[subprocess.Popen, str]:
 
 
 def _start_app(
-    exchange_url: str, database_url: str, data_dir: Path, log: Path, weight_per_minute: int | None
+    exchange_url: str | None,
+    database_url: str,
+    data_dir: Path,
+    log: Path,
+    weight_per_minute: int | None,
+    paper_port: int | None = None,
 ):
     port = _free_port()
     env = dict(os.environ)
+    if exchange_url is not None:
+        env["HYPERDESK_EXCHANGE_URL"] = exchange_url
+    if paper_port is not None:
+        env["HYPERDESK_PAPER_PORT"] = str(paper_port)
     if weight_per_minute is not None:
         env["HYPERDESK_EXCHANGE_WEIGHT_PER_MINUTE"] = str(weight_per_minute)
         BUDGET["per_minute"] = f"{weight_per_minute:,}"
     env.update(
-        HYPERDESK_EXCHANGE_URL=exchange_url,
         HYPERDESK_DATABASE_URL=database_url,
         HYPERDESK_DATA_DIR=str(data_dir),
         HYPERDESK_HOST="127.0.0.1",
         HYPERDESK_PORT=str(port),
         HYPERDESK_REGISTRATIONS_PER_HOUR="100000",  # every bench client registers from loopback
+        # Each user's request budget (20/s, burst 120) is a fairness limit, not a speed: left on,
+        # a client placing faster than 20 orders a second gets 429s that are counted as errors.
+        HYPERDESK_REQUESTS_PER_USER_PER_SECOND="100000",
+        HYPERDESK_REQUESTS_PER_USER_BURST="100000",
     )
     process = subprocess.Popen(
         [sys.executable, "main.py"],
@@ -412,6 +429,8 @@ def concurrent_limit_orders(
     users = [PlatformUser(base_url, f"c{k}_{i}_{tag}") for i in range(k)]
     price = _resting_price(users[0].mid())
     setup = time.perf_counter() - t0
+    for user in users:  # the first users' connections idled through the others' set-up, and
+        user.http.get(base_url + "/api/health", timeout=HTTP_TIMEOUT)  # uvicorn drops idle ones
     barrier = threading.Barrier(k + 1)
     results: list[tuple[Samples, Samples, list[int]] | BaseException] = [Samples()] * k  # type: ignore[list-item]
 
@@ -482,6 +501,11 @@ def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=1, help="paper exchange price seed")
     parser.add_argument(
+        "--embedded",
+        action="store_true",
+        help="the app starts its own paper exchange, as `python main.py` does by default",
+    )
+    parser.add_argument(
         "--weight-per-minute",
         type=int,
         default=None,
@@ -502,16 +526,28 @@ def main() -> int:
     processes: list[tuple[subprocess.Popen, str]] = []
     try:
         with _database(args.database_url, tmp) as (database_url, database_name):
-            paper, paper_url = _start_paper(args.seed, tmp / "paper.log")
-            processes.append((paper, "paper exchange"))
+            if args.embedded:
+                paper_port = _free_port()
+                paper_url = f"http://127.0.0.1:{paper_port}"
+                where = "started by the app, its own process, seed 1 (HYPERDESK_PAPER_SEED)"
+            else:
+                paper, paper_url = _start_paper(args.seed, tmp / "paper.log")
+                processes.append((paper, "paper exchange"))
+                paper_port = None
+                where = f"subprocess, SystemClock, seed {args.seed}"
             t0 = time.perf_counter()
             app, app_url = _start_app(
-                paper_url, database_url, tmp / "data", tmp / "app.log", args.weight_per_minute
+                None if args.embedded else paper_url,
+                database_url,
+                tmp / "data",
+                tmp / "app.log",
+                args.weight_per_minute,
+                paper_port,
             )
             processes.append((app, "app"))
             METER.since = time.monotonic()
             print(f"database   {database_name}")
-            print(f"paper      {paper_url} (subprocess, SystemClock, seed {args.seed})")
+            print(f"paper      {paper_url} ({where})")
             print(
                 f"app        {app_url} (subprocess `main.py`, up in {time.perf_counter() - t0:.1f} s)"
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import Engine, text
 
@@ -126,7 +127,7 @@ class Runtime:
             database_ok=lambda: _ping(engine),
             wallets=wallets,
             exchange=exchange,
-            orders=OrderService(sessions, exchange, fills, market, outbox),
+            orders=OrderService(sessions, exchange, fills, market, outbox, wallets.owners),
             earn=EarnService(sessions, exchange, outbox),
             fills=fills,
             history=TradeHistory(sessions),
@@ -207,6 +208,33 @@ class Runtime:
             return self.settings.exchange_url
         if not self.settings.is_paper:
             return HYPERLIQUID_URLS[self.settings.network]
+        # The paper world outlives the process: saved in the (0700) data dir, restored at start.
+        state_path = self.settings.paper_state_file or self.settings.data_dir / "paper-state.json"
+        if self.paper_config is None:
+            return self._start_paper_process(state_path)
+        return self._start_paper_in_process(state_path)
+
+    def _start_paper_process(self, state_path: Path) -> str:
+        """The default: its own OS process (``python -m hyperdesk.paper``), so the exchange
+        shares no interpreter, GIL or CPU time slice with the app (architecture.md)."""
+        from hyperdesk.paper_process import PaperProcess, PaperProcessError
+
+        process = PaperProcess(
+            state_file=state_path,
+            port=self.settings.paper_port,
+            seed=self.settings.paper_seed,
+        )
+        try:
+            base_url = process.start()
+        except PaperProcessError as exc:
+            raise ConfigurationError(str(exc)) from None
+        self.paper = process
+        self._stops.append(process.stop)
+        log.info("paper exchange serving Hyperliquid's protocol at %s", base_url)
+        return base_url
+
+    def _start_paper_in_process(self, state_path: Path) -> str:
+        """For a test's own ``PaperConfig`` (an object no command-line flag carries)."""
         from hyperdesk.paper.clock import SystemClock
         from hyperdesk.paper.config import PaperConfig
         from hyperdesk.paper.exchange import PaperExchange
@@ -215,8 +243,6 @@ class Runtime:
 
         config = self.paper_config or PaperConfig(seed=self.settings.paper_seed)
         exchange = PaperExchange(config, SystemClock())  # type: ignore[arg-type]
-        # The paper world outlives the process: saved in the (0700) data dir, restored here.
-        state_path = self.settings.paper_state_file or self.settings.data_dir / "paper-state.json"
         try:
             snapshotter, _ = open_durable(exchange, state_path)
         except StateFileError as exc:

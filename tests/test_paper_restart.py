@@ -3,8 +3,9 @@
 * ``python -m hyperdesk.paper --state FILE`` as a real OS process, traded with the unmodified SDK
   over loopback, killed with SIGKILL and stopped with SIGTERM, restarted each time: balances,
   positions, open orders and fills are as they were, and a replayed signed action is refused.
-* The app's ``Runtime`` with its embedded paper exchange: an order placed through the REST API is
-  still resting on the exchange after a restart, and reconciliation leaves it ``resting``.
+* The app's ``Runtime`` with its embedded paper exchange (its own OS process, reached over HTTP
+  like any exchange): an order placed through the REST API is still resting on the exchange after
+  a restart, and reconciliation leaves it ``resting``.
 """
 
 from __future__ import annotations
@@ -169,8 +170,8 @@ def test_the_apps_embedded_exchange_keeps_orders_and_balances_across_a_restart(
     first = Runtime(settings)
     services = first.start()
     try:
-        exchange = first.paper.exchange  # type: ignore[attr-defined]
-        exchange.faucet(key.address.lower(), Decimal(100_000))
+        exchange = _Remote(services.exchange_url)
+        exchange.faucet(key.address, 100_000)
         with TestClient(create_app(services)) as client:
             alice = register_and_login(client, "alice")
             wallet = client.post(
@@ -198,7 +199,7 @@ def test_the_apps_embedded_exchange_keeps_orders_and_balances_across_a_restart(
     second = Runtime(settings)
     services = second.start()  # reconciliation runs in here, against the restored exchange
     try:
-        exchange = second.paper.exchange  # type: ignore[attr-defined]
+        exchange = _Remote(services.exchange_url)
         assert exchange.info({"type": "openOrders", "user": key.address}) == orders_before
         after = exchange.info({"type": "clearinghouseState", "user": key.address})
         assert after["marginSummary"]["totalRawUsd"] == before["marginSummary"]["totalRawUsd"]
@@ -209,6 +210,25 @@ def test_the_apps_embedded_exchange_keeps_orders_and_balances_across_a_restart(
         assert order.status == "resting"
     finally:
         second.stop()
+
+
+class _Remote:
+    """The embedded exchange as the app sees it: another process, over HTTP."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def faucet(self, address: str, usd: int) -> None:
+        body = {"user": address, "usd": str(usd)}
+        requests.post(self.base_url + "/faucet", json=body, timeout=10).raise_for_status()
+
+    def mid(self, coin: str) -> Decimal:
+        return Decimal(Info(self.base_url, skip_ws=True).all_mids()[coin])
+
+    def info(self, body: dict[str, Any]) -> Any:
+        response = requests.post(self.base_url + "/info", json=body, timeout=10)
+        response.raise_for_status()
+        return response.json()
 
 
 class DeskProcess:

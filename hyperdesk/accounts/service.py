@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hyperdesk.accounts.hash_gate import HashGate
 from hyperdesk.accounts.passwords import DUMMY_HASH, hash_password, verify_password
+from hyperdesk.accounts.session_cache import FactCache
 from hyperdesk.accounts.throttle import EventRateLimit, LoginThrottle, source_key
 from hyperdesk.accounts.tokens import TokenService
 from hyperdesk.errors import Conflict, Unauthorized
@@ -50,8 +51,12 @@ class AccountService:
         registrations: EventRateLimit,
         login_requests: EventRateLimit,
         hash_gate: HashGate,
+        user_cache: FactCache[int, tuple[int, UserView]] | None = None,
     ) -> None:
         self._sessions = sessions
+        # user id → (token version, view): `authenticate` reads the database only on a miss;
+        # a password change here invalidates the user's entry.
+        self._users: FactCache[int, tuple[int, UserView]] = user_cache or FactCache()
         self._tokens = tokens
         self._throttle = throttle
         self._registrations = registrations
@@ -120,14 +125,34 @@ class AccountService:
         except Unauthorized:
             return None
 
+    def known_user(self, token: str) -> UserView | None:
+        """`authenticate` from memory alone: the user, or None when that needs the database or
+        a signature check (then call `authenticate`). Cheap enough for the event loop."""
+        claims = self._tokens.known(token)
+        cached = self._users.get(claims.user_id) if claims is not None else None
+        if claims is None or cached is None:
+            return None
+        version, view = cached
+        if version != claims.token_version:
+            raise Unauthorized("The access token is no longer valid.", code="INVALID_TOKEN")
+        return view
+
     def authenticate(self, token: str) -> UserView:
         """The user a bearer token speaks for, if it is valid and issued since the last password change."""
         claims = self._tokens.decode(token)
-        with self._sessions() as session:
-            user = session.get(User, claims.user_id)
-            if user is None or user.token_version != claims.token_version:
-                raise Unauthorized("The access token is no longer valid.", code="INVALID_TOKEN")
-            return _view(user)
+        cached = self._users.get(claims.user_id)
+        if cached is None:
+            generation = self._users.generation()
+            with self._sessions() as session:
+                user = session.get(User, claims.user_id)
+                if user is None:
+                    raise Unauthorized("The access token is no longer valid.", code="INVALID_TOKEN")
+                cached = (user.token_version, _view(user))
+            self._users.put(claims.user_id, cached, generation)
+        version, view = cached
+        if version != claims.token_version:
+            raise Unauthorized("The access token is no longer valid.", code="INVALID_TOKEN")
+        return view
 
     def change_password(
         self, user_id: int, current_password: str, new_password: str, *, client_ip: str
@@ -158,6 +183,8 @@ class AccountService:
                 )
             user.password_hash = new_hash
             user.token_version += 1
+        # After the commit: a request that read the old version meanwhile cannot store it now.
+        self._users.invalidate(lambda cached_id: cached_id == user_id)
 
 
 def _view(user: User) -> UserView:

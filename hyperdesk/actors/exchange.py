@@ -3,7 +3,7 @@
 Shape (architecture.md, "The actor system")::
 
     ExchangeClient (thread-safe handle used by routes, bots' trusted side, other actors)
-        │ ask (quick: routing only)
+        │ ask (quick: routing only, on a wallet's first use; the client keeps the route)
         ▼
     ExchangeActor (one per network) ── owns the HyperliquidAPI, the shared rate limiter,
         │                              the wallet → signer routing and every child below
@@ -359,6 +359,9 @@ class ExchangeClient:
         self._next_reader = itertools.count()
         self._read_places = threading.BoundedSemaphore(max(1, max_pending_reads))
         self._read_queue_wait = read_queue_wait
+        # wallet id → its signer's route, so an order asks its signer directly instead of asking
+        # the ExchangeActor first: one actor hop less, and no routing thread shared by all users.
+        self._routes: dict[int, SignerRoute] = {}
 
     @property
     def rate_limiter(self) -> WeightedRateLimiter:
@@ -401,10 +404,17 @@ class ExchangeClient:
     # -- signed ---------------------------------------------------------------------------------
 
     def route(self, wallet_id: int) -> SignerRoute:
-        return self._exchange.route(wallet_id).get(timeout=self.timeout)
+        route = self._routes.get(wallet_id)
+        if route is not None and route.signer.actor_ref.is_alive():
+            return route
+        route = self._exchange.route(wallet_id).get(timeout=self.timeout)
+        self._routes[wallet_id] = route
+        return route
 
     def forget_wallet(self, wallet_id: int) -> None:
+        self._routes.pop(wallet_id, None)
         self._exchange.forget_wallet(wallet_id).get(timeout=self.timeout)
+        self._routes.pop(wallet_id, None)  # a route fetched while the actor was forgetting it
 
     def _signed(self, wallet_id: int, method: str, *args: Any) -> Any:
         route = self.route(wallet_id)

@@ -28,6 +28,7 @@ cloid (``orderStatus``), never resent; if the lookup cannot settle it, the resul
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import threading
 import time
@@ -44,7 +45,6 @@ from hyperliquid.info import Info
 from hyperliquid.utils.constants import MAINNET_API_URL, TESTNET_API_URL
 from hyperliquid.utils.error import ClientError, ServerError
 from hyperliquid.utils.signing import (
-    sign_l1_action,
     sign_token_delegate_action,
     sign_user_signed_action,
 )
@@ -61,7 +61,9 @@ from hyperdesk.exchange.errors import (
     error_from_http,
     error_from_message,
 )
+from hyperdesk.exchange.l1_signing import L1Signer
 from hyperdesk.exchange.models import (
+    HYPE_WEI_DECIMALS,
     ZERO,
     AccountSummary,
     ActionResult,
@@ -96,7 +98,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_READ_WAIT = 2.0
 FILLS_PAGE_SIZE = 500
-HYPE_WEI_DECIMALS = 8
 USD_DECIMALS = 6
 
 _CDEPOSIT_TYPES = [
@@ -196,10 +197,11 @@ class _AmbiguousSend(Exception):
 
 @dataclass
 class _SignerClient:
-    """Per-signer SDK state: its ``Exchange`` (own HTTP session) and its last nonce."""
+    """Per-signer SDK state: its ``Exchange`` (own HTTP session), L1 signer and last nonce."""
 
     wallet: SigningWallet
     exchange: Exchange
+    l1: L1Signer
     last_nonce: int = 0
 
     def next_nonce(self, now_ms: int) -> int:
@@ -297,6 +299,7 @@ class HyperliquidAPI:
         client = getattr(self._local, "bootstrap", None)
         if client is None:
             client = API(self.base_url, self.timeout)
+            _pin_environment(client.session, self.base_url)
             self._local.bootstrap = client
         return client
 
@@ -362,6 +365,7 @@ class HyperliquidAPI:
                 spot_meta=self._spot_meta,
                 timeout=self.timeout,
             )
+            _pin_environment(info.session, self.base_url)
             self._local.info = info
         return info
 
@@ -587,7 +591,13 @@ class HyperliquidAPI:
                     account_address=wallet.account_address if wallet.is_agent else None,
                     timeout=self.timeout,
                 )
-                client = _SignerClient(wallet, exchange, client.last_nonce if client else 0)
+                _pin_environment(exchange.session, self.base_url)
+                client = _SignerClient(
+                    wallet,
+                    exchange,
+                    L1Signer(bytes(wallet.local_account.key)),
+                    client.last_nonce if client else 0,
+                )
                 self._signers[wallet.address] = client
             return client
 
@@ -616,8 +626,11 @@ class HyperliquidAPI:
         nonce = client.next_nonce(self._clock_ms())
         account = wallet.local_account
         if user_signed is None:
-            signature = sign_l1_action(
-                account, action, None, nonce, client.exchange.expires_after, self.is_mainnet
+            signature = client.l1.sign(
+                action,
+                nonce,
+                is_mainnet=self.is_mainnet,
+                expires_after=client.exchange.expires_after,
             )
         else:
             types, primary = user_signed
@@ -919,6 +932,20 @@ class HyperliquidAPI:
 
 
 _CDEPOSIT_PRIMARY = "HyperliquidTransaction:CDeposit"
+
+
+def _pin_environment(session: requests.Session, base_url: str) -> None:
+    """Read the proxy and CA-bundle environment once for this session, not on every request.
+
+    With ``trust_env`` on, ``requests`` re-scans the whole process environment for proxy
+    settings before each call (about 0.4 ms of CPU, on the order path's thread). The environment
+    does not change while the server runs, so the same answer is taken once and fixed here.
+    """
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle and session.verify is True:
+        session.verify = bundle
+    session.trust_env = False
 
 
 def _refused(exc: BaseException) -> bool:

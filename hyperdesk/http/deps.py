@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hyperdesk.accounts.service import UserView
@@ -16,8 +17,10 @@ from hyperdesk.trading.public_data import PublicMarketData
 _bearer = HTTPBearer(auto_error=False, description="an access token from /api/auth/login")
 
 
-def get_services(request: Request) -> Services:
-    return request.app.state.services
+async def get_services(request: Request) -> Services:
+    # async: a plain attribute read needs no trip through the worker thread pool
+    services: Services = request.app.state.services
+    return services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -32,15 +35,20 @@ async def get_public_data(request: Request) -> PublicMarketData:
 PublicDataDep = Annotated[PublicMarketData, Depends(get_public_data)]
 
 
-def current_user(
+async def current_user(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> UserView:
+    """The caller. async: a token and user already checked are answered from memory on the
+    event loop; only a first sight (signature check, database read) takes a worker thread."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized(
             "Log in first: send `Authorization: Bearer <token>`.", code="NOT_AUTHENTICATED"
         )
-    return services.accounts.authenticate(credentials.credentials)
+    user = services.accounts.known_user(credentials.credentials)
+    if user is not None:
+        return user
+    return await run_in_threadpool(services.accounts.authenticate, credentials.credentials)
 
 
 CurrentUser = Annotated[UserView, Depends(current_user)]

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hyperdesk.errors import ConfigurationError
 from hyperdesk.secret_files import PRIVATE_FILE_MODE, make_private_dirs, restrict_mode
 
+#: A pooled connection unused for longer than this is pinged before it is handed out again.
+IDLE_PING_SECONDS = 10.0
 
-def make_engine(url: str) -> Engine:
+
+def make_engine(url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS) -> Engine:
+    """The engine for ``url``. A connection is checked before use only if it sat idle for
+    ``idle_ping_seconds``: a server restart or a dropped idle connection is still caught before a
+    request uses it, while a busy server pays no extra round trip per session (SQLAlchemy's
+    ``pool_pre_ping`` would ping on every checkout)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if (
@@ -25,12 +34,40 @@ def make_engine(url: str) -> Engine:
             and not parsed.database.startswith("file:")
         ):
             prepare_private_sqlite_file(Path(parsed.database))
-        engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
-        )
+        # A local file has no connection to lose: no ping at all.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+    _ping_when_idle(engine, idle_ping_seconds)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Ping a connection at checkout only when it was idle long enough to have been dropped.
+
+    A failed ping raises ``DisconnectionError``: the pool discards the connection and checks out
+    another (SQLAlchemy retries a checkout three times), so the caller never sees the dead one.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+        except Exception as exc:
+            raise DisconnectionError("idle connection is gone") from exc
 
 
 def prepare_private_sqlite_file(path: Path) -> None:
@@ -81,4 +118,20 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commits on success, rolls back on any exception."""
     with factory() as session, session.begin():
+        yield session
+
+
+@contextmanager
+def reconcilable_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A `transaction` whose commit does not wait for the disk, for records that reconciliation
+    rebuilds from the exchange if a crash loses them (an order's result, found again by cloid).
+
+    On PostgreSQL the commit returns before its WAL is flushed (`synchronous_commit` off for this
+    transaction only): the write is still atomic, and only a crash of the database server within
+    a fraction of a second can lose it. The order path's own commits stay synchronous; they no
+    longer queue behind these flushes. SQLite commits as usual.
+    """
+    with factory() as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         yield session

@@ -4,10 +4,15 @@ Every order row is written *before* the order is sent, keyed by its cloid, so an
 outcome is unknown (timeout, reset) can always be looked up later — never resent blindly.
 
 Once the exchange has answered, that answer is what the caller gets. Storing it, and fetching
-the fills it made, is bookkeeping that can fail on its own: a failed write goes to the `Outbox`
-(retried until stored; start-up reconciliation settles the row by cloid if we die first) and
-missing fills arrive by stream, poll or backfill. Neither may turn an executed order into an
-error the user would "fix" by sending it again.
+the fills it made, is bookkeeping that can fail on its own: it is handed to the `Outbox`, which
+stores it off the request's path (retried until stored; start-up reconciliation settles the row by
+cloid if we die first), and missing fills arrive by stream, poll or backfill. Neither may turn an
+executed order into an error the user would "fix" by sending it again.
+
+The one database write an order waits for is that row, in one round trip. Who owns a wallet and
+which account it trades never change, so they are read once and kept (`FactCache`; a deleted
+wallet is forgotten by `WalletService.delete`). An order's coin and cloid by oid are kept from its
+answer, so a cancel needs no read either.
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hyperdesk.accounts.session_cache import FactCache
 from hyperdesk.actors.exchange import ExchangeClient
 from hyperdesk.errors import DomainError, NotFound
 from hyperdesk.exchange.models import OpenOrder, OrderRequest, OrderResult
 from hyperdesk.exchange.validation import validate_order
-from hyperdesk.persistence.database import transaction
+from hyperdesk.persistence.database import reconcilable_transaction, transaction
 from hyperdesk.persistence.models import Order, Wallet
 from hyperdesk.trading.cloids import bot_id_of, new_cloid
 from hyperdesk.trading.fills import FillRecorder, RecordedFill
@@ -42,6 +48,18 @@ class OrderRejected(DomainError):
 
 
 @dataclass(frozen=True)
+class OwnedWallet:
+    """What the order path needs of a wallet: facts that never change while it exists."""
+
+    id: int
+    account_address: str
+
+
+#: wallet id → (owner's user id, account address)
+WalletOwners = FactCache[int, tuple[int, str]]
+
+
+@dataclass(frozen=True)
 class PlacedOrder:
     result: OrderResult
     order_id: int
@@ -56,12 +74,19 @@ class OrderService:
         fills: FillRecorder,
         market: MarketView,
         outbox: Outbox | None = None,
+        wallet_owners: WalletOwners | None = None,
     ) -> None:
         self._sessions = sessions
         self._exchange = exchange
         self._fills = fills
         self._market = market
         self._outbox = outbox or Outbox()
+        # Kept only when shared with the `WalletService` that forgets deleted wallets.
+        self._owners: WalletOwners = wallet_owners or FactCache(max_age=0.0)
+        # (wallet id, oid) → (coin, cloid), from the exchange's answers: facts, never stale.
+        self._refs: FactCache[tuple[int, int], tuple[str, str | None]] = FactCache(
+            max_entries=50_000, max_age=float("inf")
+        )
 
     def place(
         self,
@@ -76,7 +101,7 @@ class OrderService:
         placed; it must come from `new_cloid(bot_id)`. Anyone else leaves it None."""
         if cloid is not None and bot_id_of(cloid) != bot_id:
             raise ValueError("a caller-chosen cloid must name the order's bot")
-        wallet = self._owned_wallet(user_id, wallet_id)
+        wallet = self._owned(user_id, wallet_id)
         request = self._with_reference_price(request)
         self._check(request)
         request = replace(request, cloid=cloid or new_cloid(bot_id))
@@ -102,7 +127,8 @@ class OrderService:
         started_ms = int(time.time() * 1000)
         result = self._exchange.place_order(wallet_id, request)
         # The exchange has answered: from here on nothing may turn that answer into an error.
-        self._outbox.deliver(
+        self._remember_ref(wallet_id, result.oid, request.coin, request.cloid)
+        self._outbox.defer(
             f"the result of order {order_id} ({request.cloid})",
             lambda: self._store_result(order_id, result),
         )
@@ -154,15 +180,15 @@ class OrderService:
             raise OrderRejected(rejection.message, code=str(rejection.code), extra=extra)
 
     def cancel(self, user_id: int, wallet_id: int, oid: int) -> None:
-        wallet = self._owned_wallet(user_id, wallet_id)
+        wallet = self._owned(user_id, wallet_id)
         coin, cloid = self._order_ref(wallet, oid)
         self._exchange.cancel(wallet_id, coin, oid)
-        self._outbox.deliver(
+        self._outbox.defer(
             f"the cancel of order {oid}", lambda: self._store_cancel(wallet_id, oid, cloid)
         )
 
     def _store_cancel(self, wallet_id: int, oid: int, cloid: str | None) -> None:
-        with transaction(self._sessions) as session:
+        with reconcilable_transaction(self._sessions) as session:
             row = _order_row(session, wallet_id, oid, cloid)
             if row is not None:
                 row.status = "canceled"
@@ -176,7 +202,7 @@ class OrderService:
         price: Decimal | None,
         size: Decimal | None,
     ) -> OrderResult:
-        wallet = self._owned_wallet(user_id, wallet_id)
+        wallet = self._owned(user_id, wallet_id)
         current = self._open_order(wallet, oid)
         request = OrderRequest(
             coin=current.coin,
@@ -193,7 +219,8 @@ class OrderService:
                 result.error_message or "The change was refused.",
                 code=result.error_code or "ORDER_REJECTED",
             )
-        self._outbox.deliver(
+        self._remember_ref(wallet_id, result.oid, request.coin, request.cloid)
+        self._outbox.defer(
             f"the change of order {oid}",
             lambda: self._store_modify(wallet_id, oid, request, result),
         )
@@ -202,7 +229,7 @@ class OrderService:
     def _store_modify(
         self, wallet_id: int, oid: int, request: OrderRequest, result: OrderResult
     ) -> None:
-        with transaction(self._sessions) as session:
+        with reconcilable_transaction(self._sessions) as session:
             row = _order_row(session, wallet_id, oid, request.cloid)
             if row is not None:
                 row.price, row.size = request.price, request.size
@@ -225,13 +252,13 @@ class OrderService:
         return tuple((o, bots.get(o.cloid or "")) for o in orders)
 
     def set_leverage(self, user_id: int, wallet_id: int, coin: str, leverage: int, *, cross: bool):
-        self._owned_wallet(user_id, wallet_id)
+        self._owned(user_id, wallet_id)
         return self._exchange.update_leverage(wallet_id, coin, leverage, is_cross=cross)
 
     def _store_result(self, order_id: int, result: OrderResult) -> None:
         """Idempotent, and it never undoes a later fact: a row already settled (an earlier try
         committed, a cancel or reconciliation got there first) only gains its missing oid."""
-        with transaction(self._sessions) as session:
+        with reconcilable_transaction(self._sessions) as session:
             row = session.get(Order, order_id)
             if row is None:
                 return
@@ -250,14 +277,53 @@ class OrderService:
             session.expunge(wallet)
             return wallet
 
-    def _open_order(self, wallet: Wallet, oid: int) -> OpenOrder:
+    def _owned(self, user_id: int, wallet_id: int) -> OwnedWallet:
+        """The caller's wallet, from memory after the first read; another user's, or a missing
+        one, answers 404 exactly like `owned_wallet`."""
+        known = self._owners.get(wallet_id)
+        if known is None:
+            generation = self._owners.generation()
+            with self._sessions() as session:
+                row = session.get(Wallet, wallet_id)
+                if row is None:
+                    raise NotFound("Wallet not found.")
+                known = (row.user_id, row.account_address)
+            self._owners.put(wallet_id, known, generation)
+        owner, account = known
+        if owner != user_id:
+            raise NotFound("Wallet not found.")
+        return OwnedWallet(wallet_id, account)
+
+    def _remember_ref(self, wallet_id: int, oid: int | None, coin: str, cloid: str | None) -> None:
+        if oid is not None:
+            self._refs.put((wallet_id, oid), (coin, cloid), self._refs.generation())
+
+    def bot_order_cloid(self, bot_id: int, wallet_id: int, oid: int, coin: str) -> str | None:
+        """The cloid of bot `bot_id`'s order `oid` on `coin`, or None if it is not that bot's.
+
+        Known from the exchange's answer even before the order's result is stored."""
+        known = self._refs.get((wallet_id, oid))
+        if known is not None and known[0] == coin and bot_id_of(known[1]) == bot_id:
+            return known[1]
+        with self._sessions() as session:
+            return session.scalar(
+                select(Order.cloid).where(
+                    Order.bot_id == bot_id, Order.oid == oid, Order.coin == coin
+                )
+            )
+
+    def _open_order(self, wallet: Wallet | OwnedWallet, oid: int) -> OpenOrder:
         for order in self._exchange.open_orders(wallet.account_address):
             if order.oid == oid:
                 return order
         raise NotFound("No open order with that id on this wallet.", code="ORDER_NOT_FOUND")
 
-    def _order_ref(self, wallet: Wallet, oid: int) -> tuple[str, str | None]:
-        """The coin and cloid of an order, from our record or else the exchange's open orders."""
+    def _order_ref(self, wallet: OwnedWallet, oid: int) -> tuple[str, str | None]:
+        """The coin and cloid of an order: from its answer, our record, or else the exchange's
+        open orders."""
+        known = self._refs.get((wallet.id, oid))
+        if known is not None:
+            return known
         with self._sessions() as session:
             known = session.execute(
                 select(Order.coin, Order.cloid).where(

@@ -6,6 +6,11 @@ still returned and the write waits here, retried with backoff on one background 
 sticks. If the process dies first, start-up reconciliation settles the order by its cloid, so a
 write lost from this in-memory queue costs a delay, never a wrong record.
 
+Writes that need not delay the caller at all (an order's result: its row, written before the
+order was sent, already makes the order findable by cloid) are handed over with ``defer``: the
+outbox thread stores them in the order they were handed over, so the caller's answer does not
+wait for a database round trip. A clean stop still tries every deferred write once.
+
 Writes must be idempotent (setting a row to the exchange's answer), since a write that failed
 might have failed after committing.
 """
@@ -63,13 +68,23 @@ class Outbox:
         self._queue(_Owed(what, write, self._attempts_now, time.monotonic() + self._retry_base))
         return False
 
+    def defer(self, what: str, write: Callable[[], object]) -> None:
+        """Store `write` on the outbox thread as soon as it can, retried like a queued write.
+
+        Never raises and never waits for the database. Deferred writes are tried in the order
+        they were handed over; one that fails is retried later, so writes must not depend on
+        their order (a late order result never undoes its cancel: see `_store_result`).
+        """
+        self._queue(_Owed(what, write, 0, time.monotonic()))
+
     def pending(self) -> int:
         """How many writes are still owed (for status pages and tests)."""
         with self._changed:
             return len(self._owed)
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop retrying; what is still owed is left to start-up reconciliation."""
+        """Try every write not tried yet once more, then stop retrying; what is still owed is
+        left to start-up reconciliation."""
         with self._changed:
             self._stopping = True
             left = len(self._owed)
@@ -101,7 +116,9 @@ class Outbox:
                 while not self._stopping and (owed is None or owed.due > time.monotonic()):
                     self._changed.wait(None if owed is None else owed.due - time.monotonic())
                     owed = self._next_due()
-                if self._stopping or owed is None:
+                if self._stopping:  # deferred writes never tried yet still get their one try
+                    owed = next((o for o in self._owed if o.attempts == 0), None)
+                if owed is None:
                     return
             try:
                 owed.write()
@@ -118,7 +135,8 @@ class Outbox:
                 with self._changed:
                     owed.due = time.monotonic() + delay
                 continue
-            log.info("stored %s after %d failed attempts", owed.what, owed.attempts)
+            if owed.attempts:
+                log.info("stored %s after %d failed attempts", owed.what, owed.attempts)
             with self._changed:
                 self._owed.remove(owed)
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from hyperdesk.accounts.session_cache import FactCache
 from hyperdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hyperdesk.exchange.errors import ExchangeError
 from hyperdesk.keystore import Keyring, address_of, generate_private_key
@@ -115,6 +116,9 @@ class WalletService:
     ) -> None:
         self._sessions = sessions
         self._keyring = keyring
+        #: wallet id → (owner, account address), kept by the order path (`OrderService`) so an
+        #: order reads no wallet row; a deleted wallet is forgotten here (SQLite reuses ids).
+        self.owners: FactCache[int, tuple[int, str]] = FactCache()
         self._verify_agent = agent_verifier
         self._role_of = role_lookup
 
@@ -353,6 +357,7 @@ class WalletService:
                     code="WALLET_IN_USE",
                 )
             session.delete(wallet)
+        self.owners.invalidate(lambda cached_id: cached_id == wallet_id)
 
     def key_for(self, wallet_id: int) -> tuple[str, str | None]:
         """(private key, master account if agent) for the exchange actor, the only caller that signs."""
