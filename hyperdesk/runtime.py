@@ -173,8 +173,10 @@ class Runtime:
         from hyperdesk.actors.bot_supervisor import BotSupervisor
         from hyperdesk.bots_engine.engine_config import EngineConfig
         from hyperdesk.sandbox.launcher import detect_sandbox as probe_sandbox
+        from hyperdesk.sandbox.launcher import raise_open_file_limit
 
         settings = self.settings
+        raise_open_file_limit()
         kind = probe_sandbox()
         if kind == "process":
             log.warning(

@@ -98,6 +98,10 @@ MARKET_SLIPPAGE = Decimal("0.05")
 LOG_TRIM_EVERY = 200
 #: Streamed mids older than this are not used as marks (the stream is down or lagging).
 MARK_MAX_AGE_SECONDS = 30.0
+#: How often a bot's reader thread wakes with nothing to read, to notice a process that died
+#: while something else still holds its channel open (rare: a normal exit closes the channel at
+#: once). A thousand idle bots waking every second kept the server's threads fighting for the GIL.
+READER_WAKE_SECONDS = 30.0
 _INTERVAL_MS = {
     "1m": 60_000,
     "3m": 180_000,
@@ -762,7 +766,7 @@ def _read_channel(bot: BotProcess, ref: pykka.ActorRef[Any], config: EngineConfi
 
     while True:
         try:
-            raw = bot.channel.recv(timeout=1.0)
+            raw = bot.channel.recv(timeout=READER_WAKE_SECONDS)
         except ChannelClosed:
             break
         except ProtocolViolation as exc:

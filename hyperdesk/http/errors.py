@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 
+import pykka
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -69,6 +70,16 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body("DATABASE_UNAVAILABLE", "The database is unavailable; try again shortly."),
             status_code=503,
             headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(pykka.Timeout)
+    async def actor_busy(_request: Request, _exc: pykka.Timeout) -> JSONResponse:
+        # An actor did not answer in time (e.g. the bot supervisor starting hundreds of bots):
+        # the server is busy, not broken; what was asked may still complete.
+        return JSONResponse(
+            error_body("SERVER_BUSY", "The server is busy; check the result and try again."),
+            status_code=503,
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(RequestValidationError)

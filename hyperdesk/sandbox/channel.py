@@ -96,7 +96,7 @@ class Channel:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         raise ChannelClosed("the bot stopped reading its channel") from None
-                    select.select([], [self._sock], [], min(remaining, 0.5))
+                    _wait_for(self._sock, select.POLLOUT, min(remaining, 0.5))
                     continue
                 except OSError as exc:
                     raise ChannelClosed(f"send failed: {exc}") from exc
@@ -121,8 +121,7 @@ class Channel:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return None
-                readable, _, _ = select.select([self._sock], [], [], remaining)
-                if readable:
+                if _wait_for(self._sock, select.POLLIN, remaining):
                     self._fill()
 
     def close(self) -> None:
@@ -217,3 +216,14 @@ def _nesting_depth(text: str) -> int:
         elif char in "]}":
             depth -= 1
     return deepest
+
+
+def _wait_for(sock: socket.socket, events: int, timeout: float | None) -> bool:
+    """Wait until `sock` is ready for `events` (or closed); False on timeout.
+
+    poll, not select: select cannot watch a descriptor numbered 1024 or more, and a server
+    running a thousand bots holds that many channels.
+    """
+    poller = select.poll()
+    poller.register(sock, events)
+    return bool(poller.poll(None if timeout is None else max(0, int(timeout * 1000) + 1)))

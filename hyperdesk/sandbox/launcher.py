@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import shutil
 import signal
 import site
@@ -225,6 +226,20 @@ def launch_bot(
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
     return BotProcess(popen, channel, kind, run_dir)
+
+
+def raise_open_file_limit(wanted: int = 65536) -> int:
+    """Lift the server's soft limit on open files towards its hard limit; returns the new limit.
+
+    Each running bot holds a few descriptors in the server (its channel, its process), so the
+    common default soft limit of 1024 would stop a laptop at a few hundred bots.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        return target
+    return soft
 
 
 @cache

@@ -179,3 +179,29 @@ def test_one_reader_thread_and_several_senders(ends: tuple[Channel, socket.socke
     assert sorted(m["nonce"] for m in received) == sorted(  # type: ignore[type-var]
         n * 100 + i for n in range(4) for i in range(50)
     )
+
+
+def test_a_channel_numbered_past_1024_still_works() -> None:
+    """A server with a thousand bots holds descriptors above select()'s limit of 1024."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2048:
+        pytest.skip(f"the hard limit on open files here is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2048), hard))
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    high = socket.socket(fileno=os.dup2(ours.fileno(), 1500))
+    ours.close()
+    channel = Channel(high, max_message_bytes=1024)
+    bot = BotChannel(theirs, max_bytes=1024)
+    try:
+        assert channel.fileno() >= 1024
+        assert channel.recv(timeout=0.05) is None
+        bot.send({"type": "log", "level": "info", "message": "from far up"})
+        assert channel.recv(timeout=5) == {"type": "log", "level": "info", "message": "from far up"}
+        channel.send({"type": "ping", "nonce": 2})
+        assert bot.recv() == {"type": "ping", "nonce": 2}
+    finally:
+        channel.close()
+        theirs.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
