@@ -33,6 +33,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -102,6 +103,8 @@ MARK_MAX_AGE_SECONDS = 30.0
 #: while something else still holds its channel open (rare: a normal exit closes the channel at
 #: once). A thousand idle bots waking every second kept the server's threads fighting for the GIL.
 READER_WAKE_SECONDS = 30.0
+#: Settled cancels remembered to ignore the stream's echo of them (a cloid is never reused).
+SETTLED_CANCELS_KEPT = 10_000
 _INTERVAL_MS = {
     "1m": 60_000,
     "3m": 180_000,
@@ -215,6 +218,7 @@ class BotProcessActor(pykka.ThreadingActor):
         self._ping_sent_at: float | None = None
         self._fill_seq = 0
         self._update_seq = 0
+        self._settled: OrderedDict[str, None] = OrderedDict()  # cloids whose cancel is booked
         self._exit: tuple[ExitKind, str] | None = None
         self._bot_error: str | None = None
         self._stopping: pykka.ThreadingFuture[BotExited] | None = None
@@ -309,8 +313,9 @@ class BotProcessActor(pykka.ThreadingActor):
         elif isinstance(message, _OrderUpdateEvent):
             status, order = message.update.get("status"), message.update.get("order")
             if isinstance(status, str) and status.endswith("anceled") and isinstance(order, dict):
-                # Canceled outside the bot (its owner, the exchange): free the reservation.
-                self._settle_cancel(str(order.get("cloid")))
+                # Canceled outside the bot (its owner, the exchange), or the stream's echo of
+                # the bot's own cancel: free the reservation once.
+                self._settle_cancel(str(order.get("cloid")), _filled_of(order))
             self._update_seq += 1
             with contextlib.suppress(ChannelClosed, ValueError):
                 self._send(OrderUpdate(seq=self._update_seq, update=message.update))
@@ -503,15 +508,28 @@ class BotProcessActor(pykka.ThreadingActor):
         self._settle_cancel(cloid)
         return {"oid": oid, "canceled": True}
 
-    def _settle_cancel(self, cloid: str) -> None:
-        """Free the canceled order's reservation, keeping what had filled (fills may be late)."""
+    def _settle_cancel(self, cloid: str, filled: Decimal | None = None) -> None:
+        """Free the canceled order's reservation, keeping what had filled (fills may be late).
+
+        `filled` comes with the stream's update (original size minus size at the cancel); without
+        it the exchange is asked by cloid. Each cancel is settled once: the bot's own cancel is
+        echoed by the stream, and a second `orderStatus` read would only repeat the first.
+        """
+        if cloid in self._settled:
+            return
         try:
-            status = self._services.exchange.order_status(self._launch.account, cloid)
-            if status.order is not None:
+            if filled is None:
+                status = self._services.exchange.order_status(self._launch.account, cloid)
+                if status.order is None:
+                    return
                 filled = status.order.orig_size - status.order.size
-                self._capital.cancel_confirmed(cloid, filled).get(timeout=self._config.ask_timeout)
+            self._capital.cancel_confirmed(cloid, filled).get(timeout=self._config.ask_timeout)
         except Exception:
             log.warning("bot %s: could not settle the cancel of %s", self._launch.bot_id, cloid)
+            return
+        self._settled[cloid] = None
+        if len(self._settled) > SETTLED_CANCELS_KEPT:
+            self._settled.popitem(last=False)
 
     def _own_open_orders(self) -> list[Any]:
         orders = self._services.exchange.open_orders(self._launch.account)
@@ -734,6 +752,14 @@ def _order_json(o: Any) -> dict[str, Any]:
         "reduce_only": o.reduce_only,
         "time": o.timestamp_ms,
     }
+
+
+def _filled_of(order: dict[str, Any]) -> Decimal | None:
+    """Original size minus remaining size of an `orderUpdates` order, if it says both."""
+    try:
+        return Decimal(str(order["origSz"])) - Decimal(str(order["sz"]))
+    except (KeyError, ArithmeticError, ValueError, TypeError):
+        return None
 
 
 def _tell_quietly(ref: pykka.ActorRef[Any], message: Any) -> None:
