@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from sortedcontainers import SortedDict
@@ -71,15 +72,26 @@ class OrderBook:
         # Bids keyed by negated price so both sides iterate best-first.
         self._bids: SortedDict = SortedDict()
         self._asks: SortedDict = SortedDict()
+        self._revisions = {True: 0, False: 0}
 
     def _side(self, is_buy: bool) -> SortedDict:
         return self._bids if is_buy else self._asks
 
+    def revision(self, is_buy: bool) -> int:
+        """Changes whenever the side's levels may have: lets views of it be cached."""
+        return self._revisions[is_buy]
+
+    def touch(self, is_buy: bool) -> None:
+        """Note an in-place change (a resting order's size shrank on a fill)."""
+        self._revisions[is_buy] += 1
+
     def add(self, order: Order) -> None:
         key = -order.limit_px if order.is_buy else order.limit_px
         self._side(order.is_buy).setdefault(key, []).append(order)
+        self._revisions[order.is_buy] += 1
 
     def remove(self, order: Order) -> None:
+        self._revisions[order.is_buy] += 1
         side = self._side(order.is_buy)
         key = -order.limit_px if order.is_buy else order.limit_px
         queue = side.get(key)
@@ -102,10 +114,10 @@ class OrderBook:
         key = side.keys()[0]
         return -key if is_buy else key
 
-    def levels(self, is_buy: bool) -> list[tuple[Decimal, Decimal, int]]:
-        """(price, total size, order count) per price, best first."""
+    def levels(self, is_buy: bool, depth: int | None = None) -> list[tuple[Decimal, Decimal, int]]:
+        """(price, total size, order count) per price, best first; the best ``depth`` if given."""
         result = []
-        for key, queue in self._side(is_buy).items():
+        for key, queue in islice(self._side(is_buy).items(), depth):
             px = -key if is_buy else key
             result.append((px, sum((o.sz for o in queue), Decimal(0)), len(queue)))
         return result

@@ -10,6 +10,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from hyperdesk.paper.prices import PriceModel
+
+
+@dataclass(frozen=True)
+class LiquiditySpec:
+    """How deep, tight and resilient the synthetic market of one coin is.
+
+    Any field left None takes the ``PaperConfig.synthetic_*`` default, so a test can tune one knob
+    for every coin at once and an operator can make one coin thinner than the rest.
+    """
+
+    half_spread_bps: Decimal | None = None
+    level_spacing_bps: Decimal | None = None
+    level_notional: Decimal | None = None
+    """USD size of the best level; the k-th level is worth ``k`` times as much."""
+    refill_half_life_ms: int | None = None
+    """What a taker consumed comes back by half over this time (and the mid with it)."""
+    taker_flow_notional_per_s: Decimal | None = None
+    """USD a second that simulated takers trade into resting user orders the market crossed."""
+
 
 @dataclass(frozen=True)
 class PerpSpec:
@@ -23,6 +43,9 @@ class PerpSpec:
     only_isolated: bool = False
     impact_notional: Decimal = Decimal(6_000)
     """USD notional whose average fill price is the impact bid/ask of the premium (funding)."""
+    market_weight: float = 0.7
+    """Loading on the common market factor (0..1): two coins' returns correlate ``w_i * w_j``."""
+    liquidity: LiquiditySpec = LiquiditySpec()
 
 
 @dataclass(frozen=True)
@@ -47,6 +70,9 @@ class SpotPairSpec:
     quote: int
     initial_px: Decimal
     annual_volatility: float
+    liquidity: LiquiditySpec = LiquiditySpec()
+    market_weight: float = 0.4
+    """Loading on the market factor when the pair has its own price (no perp of its base)."""
 
 
 @dataclass(frozen=True)
@@ -79,14 +105,40 @@ class ValidatorSpec:
     is_jailed: bool = False
 
 
-def _default_perps() -> tuple[PerpSpec, ...]:
-    return (
-        PerpSpec("BTC", 5, 40, Decimal("100000"), 0.55, impact_notional=Decimal(20_000)),
-        PerpSpec("ETH", 4, 25, Decimal("3500"), 0.70, impact_notional=Decimal(20_000)),
-        PerpSpec("SOL", 2, 20, Decimal("150"), 0.90),
-        PerpSpec("HYPE", 2, 10, Decimal("40"), 1.10),
-        PerpSpec("DOGE", 0, 10, Decimal("0.15"), 1.00),
+def _liquidity(
+    half_spread: str, spacing: str, level: int, half_life_s: int, flow: int
+) -> LiquiditySpec:
+    return LiquiditySpec(
+        Decimal(half_spread), Decimal(spacing), Decimal(level), half_life_s * 1000, Decimal(flow)
     )
+
+
+# Rough shapes of Hyperliquid's books: majors quote within a bp with millions in the first 10 bp
+# and refill in seconds; small coins are wider, thinner and slower.
+BTC_LIQUIDITY = _liquidity("1", "2", 150_000, 3, 1_000_000)
+ETH_LIQUIDITY = _liquidity("1", "5", 100_000, 4, 600_000)
+SOL_LIQUIDITY = _liquidity("1", "4", 40_000, 6, 150_000)
+HYPE_LIQUIDITY = _liquidity("1.5", "5", 30_000, 8, 100_000)
+DOGE_LIQUIDITY = _liquidity("3", "8", 10_000, 10, 40_000)
+PURR_LIQUIDITY = _liquidity("5", "10", 2_000, 20, 5_000)
+HYPE_SPOT_LIQUIDITY = _liquidity("3", "8", 10_000, 10, 30_000)
+
+
+def _default_perps() -> tuple[PerpSpec, ...]:
+    # Market weights: BTC/ETH minute returns correlate 0.9 * 0.89 = 0.80, as in the real market.
+    return (
+        PerpSpec(
+            "BTC", 5, 40, Decimal("100000"), 0.55, impact_notional=Decimal(20_000),
+            liquidity=BTC_LIQUIDITY, market_weight=0.9,
+        ),
+        PerpSpec(
+            "ETH", 4, 25, Decimal("3500"), 0.70, impact_notional=Decimal(20_000),
+            liquidity=ETH_LIQUIDITY, market_weight=0.89,
+        ),
+        PerpSpec("SOL", 2, 20, Decimal("150"), 0.90, liquidity=SOL_LIQUIDITY, market_weight=0.8),
+        PerpSpec("HYPE", 2, 10, Decimal("40"), 1.10, liquidity=HYPE_LIQUIDITY, market_weight=0.6),
+        PerpSpec("DOGE", 0, 10, Decimal("0.15"), 1.00, liquidity=DOGE_LIQUIDITY, market_weight=0.7),
+    )  # fmt: skip
 
 
 def _default_tokens() -> tuple[SpotTokenSpec, ...]:
@@ -99,8 +151,8 @@ def _default_tokens() -> tuple[SpotTokenSpec, ...]:
 
 def _default_pairs() -> tuple[SpotPairSpec, ...]:
     return (
-        SpotPairSpec("PURR/USDC", 0, 1, 0, Decimal("0.2"), 1.2),
-        SpotPairSpec("@1", 1, 2, 0, Decimal("40"), 1.1),
+        SpotPairSpec("PURR/USDC", 0, 1, 0, Decimal("0.2"), 1.2, PURR_LIQUIDITY),
+        SpotPairSpec("@1", 1, 2, 0, Decimal("40"), 1.1, HYPE_SPOT_LIQUIDITY),
     )
 
 
@@ -224,11 +276,20 @@ class PaperConfig:
     """How often the server's ticker thread should call ``PaperExchange.tick``."""
     volatility_scale: float = 1.0
     """Multiplies every instrument's annual volatility (0 freezes prices)."""
+    price_model: PriceModel = field(default_factory=PriceModel)
+    """Grid step, volatility regimes and jumps of the price process (prices.py)."""
+    perp_basis_band: Decimal = Decimal("0.02")
+    """Most a perp's quotes may stand over or under its oracle (``set_basis`` is clamped to it).
+    A token's perp and spot pair share the oracle, so this also bounds their basis."""
     synthetic_levels: int = 20
     synthetic_half_spread_bps: Decimal = Decimal(1)
     synthetic_level_spacing_bps: Decimal = Decimal(5)
     synthetic_level_notional: Decimal = Decimal(25_000)
     """USD size of the best synthetic level; deeper levels grow linearly."""
+    synthetic_refill_half_life_ms: int = 5_000
+    synthetic_taker_flow_notional_per_s: Decimal = Decimal(250_000)
+    """The ``synthetic_*`` values are defaults; each instrument's ``LiquiditySpec`` overrides them
+    (the default instruments all do, see ``BTC_LIQUIDITY`` and the others above)."""
     market_maker_address: str = "0x000000000000000000000000000000000000beef"
     candle_history_minutes: int = 24 * 60
     """Minutes of 1m candle history synthesised before start so charts are not empty."""

@@ -44,7 +44,7 @@ from hyperdesk.paper.funding import (
 )
 from hyperdesk.paper.instruments import Instrument, Instruments
 from hyperdesk.paper.liquidation import liquidate_accounts
-from hyperdesk.paper.liquidity import Ladder, build_ladder
+from hyperdesk.paper.liquidity import CoinLiquidity, Ladder, liquidity_params
 from hyperdesk.paper.numbers import USD_QUANTUM, parse_decimal, wire, wire_px, wire_usd
 from hyperdesk.paper.oracle import MarkState, book_price, update_mark
 from hyperdesk.paper.prices import PriceProcess
@@ -105,14 +105,15 @@ class Engine:
         self.instruments = Instruments(config)
         self.by_coin = {i.coin: i for i in self.instruments.all()}
         self._spot_tokens = {t.index: t for t in config.spot_tokens}
-        self.prices = PriceProcess(config.seed)
+        self.prices = PriceProcess(config.seed, config.price_model, now)
         self.candles = CandleStore()
         self.mids: dict[str, Decimal] = {}
-        self.prev_day_px: dict[str, Decimal] = {}
         self.books: dict[str, OrderBook] = {}
         self.ladders: dict[str, Ladder] = {}
-        self.day_ntl_volume: dict[str, Decimal] = {}
-        self.day_base_volume: dict[str, Decimal] = {}
+        # The reactive state behind each ladder (depletion, refill, taker flow): liquidity.py.
+        self.liquidity: dict[str, CoinLiquidity] = {}
+        # book_levels per (coin, side), reused while neither the user book nor the ladder changed.
+        self._levels_cache: dict[tuple[str, bool], tuple[tuple[int, int, int, int], list]] = {}
         self.events: list[Event] = []
         self._pending_fills: dict[str, list[dict]] = {}
         self._pending_updates: dict[str, list[dict]] = {}
@@ -120,7 +121,7 @@ class Engine:
         # The public tape per coin for `recentTrades`; bounded like the real endpoint's answer.
         self.recent_trades: dict[str, deque[dict]] = {}
         self._dirty_books: set[str] = set()
-        self._dirty_candles: dict[tuple[str, str], dict] = {}
+        self._dirty_candles: set[str] = set()
         self._last_bbo: dict[str, list] = {}
         # Oracle, mark and funding (protocol §9.4). A spot pair whose base token has a perp
         # shares that perp's price process as its oracle, so the two markets stay anchored.
@@ -141,13 +142,12 @@ class Engine:
         self._liquidation_tag: dict | None = None
         for inst in self.instruments.all():
             if self.oracle_source[inst.coin] == inst.coin:
-                self.prices.add(inst.coin, inst.initial_px, inst.annual_volatility)
+                self.prices.add(
+                    inst.coin, inst.initial_px, inst.annual_volatility, self._market_weight(inst)
+                )
             self.books[inst.coin] = OrderBook()
-            self.day_ntl_volume[inst.coin] = ZERO
-            self.day_base_volume[inst.coin] = ZERO
             self._seed_history(inst, now)
             self._requote(inst, now)
-            self.prev_day_px[inst.coin] = self.mids[inst.coin]
             if not inst.is_spot:
                 self.funding_acc[inst.coin] = FundingAccumulator()
                 self.funding_history[inst.coin] = []
@@ -188,6 +188,16 @@ class Engine:
             self.candles.record(inst.coin, start + i * 60_000, px, open_px=open_px)
             prev = px
 
+    def _market_weight(self, inst: Instrument) -> float:
+        """The instrument's loading on the price process's market factor (config.py)."""
+        specs = self.config.spot_pairs if inst.is_spot else self.config.perps
+        return next(s.market_weight for s in specs if s.name == inst.coin)
+
+    def day_figures(self, coin: str) -> tuple[Decimal, Decimal, Decimal]:
+        """(prevDayPx, dayNtlVlm, dayBaseVlm): the rolling 24 h window of the coin's trades."""
+        prev, ntl, base = self.candles.day_figures(coin, self.clock.now_ms())
+        return (prev if prev is not None else self.mids[coin]), ntl, base
+
     def _oracle_sources(self) -> dict[str, str]:
         perps = {i.coin for i in self.instruments.perps()}
         token_names = {t.index: t.name for t in self.config.spot_tokens}
@@ -205,10 +215,15 @@ class Engine:
         if basis:
             raw = raw * (1 + basis)
         mid = nearest_valid_price(raw, grid[0], is_spot=grid[1])
+        liquidity = self.liquidity.get(inst.coin)
+        if liquidity is None:
+            params = liquidity_params(inst.coin, self.config)
+            liquidity = self.liquidity[inst.coin] = CoinLiquidity.fresh(inst, params, mid, now)
+        self.ladders[inst.coin] = liquidity.requote(mid, now)
+        mid = liquidity.mid()
         self.mids[inst.coin] = mid
-        self.ladders[inst.coin] = build_ladder(mid, inst, self.config)
-        for interval, candle in self.candles.record(inst.coin, now, mid):
-            self._dirty_candles[(inst.coin, interval)] = candle.wire(inst.coin, interval)
+        self.candles.record(inst.coin, now, mid)
+        self._dirty_candles.add(inst.coin)
         self._dirty_books.add(inst.coin)
 
     def mark(self, coin: str) -> Decimal:
@@ -350,7 +365,8 @@ class Engine:
                     self.events.append(Event("user", user, {"funding": delta}))
 
     def set_basis(self, coin: str, basis: Decimal) -> None:
-        """Paper-only: make the synthetic market of a perp quote ``oracle * (1 + basis)``.
+        """Paper-only: make the synthetic market of a perp quote ``oracle * (1 + basis)``, the
+        basis clamped to ``config.perp_basis_band``.
 
         This is how a test (or an operator) gives a perp a known premium to its oracle; the
         premium, mark and funding then follow from Hyperliquid's formulas."""
@@ -359,7 +375,8 @@ class Engine:
             raise KeyError(coin)
         now = self.clock.now_ms()
         self._accrue_funding(now)
-        self.basis[coin] = basis
+        band = self.config.perp_basis_band
+        self.basis[coin] = max(-band, min(band, basis))
         self._requote(inst, now)
         self._after_price_move(now)
 
@@ -368,8 +385,7 @@ class Engine:
         dt = max(0, now - self.last_tick_ms)
         self.last_tick_ms = max(self.last_tick_ms, now)
         self._accrue_funding(now)
-        for coin in self.prices.coins():
-            self.prices.step(coin, dt, self.config.volatility_scale)
+        self.prices.advance_to(now, self.config.volatility_scale)
         for inst in self.instruments.all():
             self._requote(inst, now)
         for vault in self.vaults.values():
@@ -385,6 +401,7 @@ class Engine:
         now = self.clock.now_ms()
         self._accrue_funding(now)
         source = self.oracle_source[coin]
+        self.prices.advance_to(now, self.config.volatility_scale)  # the path up to now first
         self.prices.set_price(source, px)
         for other in self.instruments.all():
             if self.oracle_source[other.coin] == source:
@@ -407,13 +424,21 @@ class Engine:
         return {coin: wire(px) for coin, px in self.mids.items()}
 
     def _cross_resting(self, inst: Instrument, now: int) -> None:
-        """Fill resting user orders that the re-quoted synthetic market now crosses (as maker)."""
+        """Fill resting user orders the synthetic market now crosses, as maker at their limit.
+
+        Simulated takers reach them, not the quotes: each side has a budget of taker flow
+        (USD a second, liquidity.py) spent best price first and oldest first, so a small order
+        the price moved through fills at once and a large one in pieces as time passes.
+        """
         ladder = self.ladders[inst.coin]
         book = self.books[inst.coin]
+        liquidity = self.liquidity[inst.coin]
+        lot = Decimal(1).scaleb(-inst.sz_decimals)
         for is_buy in (True, False):
             opposite = ladder.best(not is_buy)
             if opposite is None:
                 continue
+            budget: Decimal | None = None
             for order in list(book.orders(is_buy)):
                 if order.status != "open":
                     continue  # canceled by an earlier fill of this loop (stale reduce-only)
@@ -424,10 +449,18 @@ class Engine:
                 if qty <= 0:
                     self._finish(order, "reduceOnlyCanceled", now)
                     continue
+                if budget is None:
+                    budget = liquidity.flow_budget(is_buy, now)
+                reach = (budget / order.limit_px).quantize(lot, rounding=ROUND_FLOOR)
+                qty = min(qty, reach)
+                if qty <= 0:
+                    break  # the takers of this side are spent: the rest waits in the queue
                 if not self._maker_margin_ok(order, qty, order.limit_px):
                     self._finish(order, "marginCanceled", now)
                     continue
                 self._settle(inst, order.limit_px, qty, taker=None, maker=order, now=now)
+                budget -= qty * order.limit_px
+                liquidity.use_flow(is_buy, qty * order.limit_px)
 
     # ------------------------------------------------------------------ accounts
 
@@ -800,10 +833,14 @@ class Engine:
         """Match ``order`` as taker up to ``limit``; users' orders first at equal prices."""
         inst = self.by_coin[order.coin]
         book = self.books[order.coin]
+        liquidity = self.liquidity[order.coin]
+        if liquidity.refresh(now):  # quotes taken earlier refilled a little since
+            self.ladders[order.coin] = liquidity.ladder
         ladder = self.ladders[order.coin]
         levels = ladder.side(not order.is_buy)
         filled = ZERO
         notional = ZERO
+        swept = ZERO
         tx_hash = self._new_hash()
         while order.sz > 0:
             budget = self._clip_reduce_only(order, order.sz)
@@ -836,13 +873,26 @@ class Engine:
                 assert level is not None
                 qty = min(budget, level.sz)
                 level.sz -= qty
+                ladder.revision += 1
+                swept += qty * px
                 self._settle(inst, px, qty, taker=order, maker=None, now=now, tx_hash=tx_hash)
                 self._dirty_books.add(order.coin)
             filled += qty
             notional += qty * px
+        if swept:
+            self._after_sweep(liquidity, not order.is_buy, swept)
         if order.sz == 0:
             self._finish(order, "filled", now)
         return filled, notional
+
+    def _after_sweep(self, liquidity: CoinLiquidity, side: bool, notional: Decimal) -> None:
+        """A taker consumed synthetic quotes: they refill over the half-life; the mid moves."""
+        liquidity.consumed(side, notional, self.clock.now_ms())
+        coin = liquidity.instrument.coin
+        mid = liquidity.mid()
+        if mid != self.mids[coin]:
+            self.mids[coin] = mid
+            self.events.append(Event("allMids", None, {"mids": self.all_mids()}))
 
     def _new_hash(self) -> str:
         self.hash_counter += 1
@@ -891,12 +941,8 @@ class Engine:
                 continue
             self._fill_order(inst, order, px, qty, crossed, now, tx_hash, tid)
         self.last_trade_px[inst.coin] = px
-        self.day_ntl_volume[inst.coin] += px * qty
-        self.day_base_volume[inst.coin] += qty
-        for interval, candle in self.candles.record(
-            inst.coin, now, self.mids[inst.coin], volume=qty, trades=1
-        ):
-            self._dirty_candles[(inst.coin, interval)] = candle.wire(inst.coin, interval)
+        self.candles.record(inst.coin, now, px, volume=qty, trades=1)
+        self._dirty_candles.add(inst.coin)
 
     def _fill_order(
         self,
@@ -928,6 +974,8 @@ class Engine:
             start, closed_pnl, direction = self._apply_perp(acct, inst, order.is_buy, px, qty, fee)
         acct.cum_volume += px * qty
         order.sz -= qty
+        if not crossed:
+            self.books[order.coin].touch(order.is_buy)  # a resting order's size changed
         fill = {
             "coin": inst.coin,
             "px": wire(px),
@@ -1173,20 +1221,40 @@ class Engine:
         )
 
     def book_levels(self, coin: str, is_buy: bool, depth: int = 20) -> list[dict]:
-        """Merged user + synthetic levels of one side, best first."""
-        merged: dict[Decimal, list] = {}
-        for px, sz, n in self.books[coin].levels(is_buy):
-            merged.setdefault(px, [ZERO, 0])
-            merged[px][0] += sz
-            merged[px][1] += n
-        for level in self.ladders[coin].side(is_buy):
-            if level.sz <= 0:
+        """Merged user + synthetic levels of one side, best first.
+
+        Cached per (book revision, ladder revision): most events change one side of one book,
+        and a tick re-quotes the ladder but leaves the user book alone. Callers must not mutate
+        the answer.
+        """
+        book = self.books[coin]
+        ladder = self.ladders[coin]
+        key = (book.revision(is_buy), ladder.serial, ladder.revision, depth)
+        cached = self._levels_cache.get((coin, is_buy))
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        users = book.levels(is_buy, depth)
+        quotes = [level for level in ladder.side(is_buy) if level.sz > 0]
+        result: list[dict] = []
+        i = j = 0
+        while len(result) < depth and (i < len(users) or j < len(quotes)):
+            user = users[i] if i < len(users) else None
+            quote = quotes[j] if j < len(quotes) else None
+            if user is None or (
+                quote is not None and (quote.px > user[0] if is_buy else quote.px < user[0])
+            ):
+                assert quote is not None
+                result.append(quote.wire())  # the common case: formatted once per size
+                j += 1
                 continue
-            merged.setdefault(level.px, [ZERO, 0])
-            merged[level.px][0] += level.sz
-            merged[level.px][1] += level.n
-        prices = sorted(merged, reverse=is_buy)[:depth]
-        return [{"px": wire(px), "sz": wire(merged[px][0]), "n": merged[px][1]} for px in prices]
+            px, sz, n = user
+            i += 1
+            if quote is not None and quote.px == px:
+                sz, n = sz + quote.sz, n + quote.n
+                j += 1
+            result.append({"px": wire(px), "sz": wire(sz), "n": n})
+        self._levels_cache[(coin, is_buy)] = (key, result)
+        return result
 
     def l2_book(self, coin: str) -> dict:
         return {
@@ -1228,9 +1296,10 @@ class Engine:
                     Event("bbo", coin, {"coin": coin, "time": book["time"], "bbo": bbo})
                 )
         self._dirty_books = set()
-        for (coin, interval), candle in self._dirty_candles.items():
-            self.events.append(Event("candle", f"{coin}:{interval}", candle))
-        self._dirty_candles = {}
+        for coin in self._dirty_candles:
+            for interval, candle in self.candles.current_wires(coin):
+                self.events.append(Event("candle", f"{coin}:{interval}", candle))
+        self._dirty_candles = set()
 
 
 def _plain(px: Decimal | None) -> str:

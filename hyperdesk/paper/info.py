@@ -113,17 +113,18 @@ def _perp_ctx(engine: Engine, coin: str) -> dict:
         ZERO,
     )
     bid, ask = engine.impact_prices(coin)
+    prev_day_px, day_ntl, day_base = engine.day_figures(coin)
     return {
         "funding": wire(engine.predicted_funding(coin)),
         "openInterest": wire(open_interest),
-        "prevDayPx": wire(engine.prev_day_px[coin]),
-        "dayNtlVlm": wire_usd(engine.day_ntl_volume[coin]),
+        "prevDayPx": wire(prev_day_px),
+        "dayNtlVlm": wire_usd(day_ntl),
         "premium": wire(engine.premium_now(coin).quantize(FUNDING_PREMIUM_QUANTUM)),
         "oraclePx": wire(engine.oracle_px[coin]),
         "markPx": wire(engine.mark(coin)),
         "midPx": wire(mid),
         "impactPxs": [wire_px(bid), wire_px(ask)] if bid is not None and ask is not None else None,
-        "dayBaseVlm": wire(engine.day_base_volume[coin]),
+        "dayBaseVlm": wire(day_base),
     }
 
 
@@ -135,16 +136,17 @@ def spot_meta_and_asset_ctxs(engine: Engine, body: dict) -> list:
     ctxs = []
     for inst in engine.instruments.spots():
         mid = engine.mids[inst.coin]
+        prev_day_px, day_ntl, day_base = engine.day_figures(inst.coin)
         ctxs.append(
             {
-                "prevDayPx": wire(engine.prev_day_px[inst.coin]),
-                "dayNtlVlm": wire_usd(engine.day_ntl_volume[inst.coin]),
+                "prevDayPx": wire(prev_day_px),
+                "dayNtlVlm": wire_usd(day_ntl),
                 "markPx": wire(mid),
                 "midPx": wire(mid),
                 "circulatingSupply": "1000000000.0",
                 "coin": inst.coin,
                 "totalSupply": "1000000000.0",
-                "dayBaseVlm": wire(engine.day_base_volume[inst.coin]),
+                "dayBaseVlm": wire(day_base),
             }
         )
     return [spot_meta(engine, body), ctxs]

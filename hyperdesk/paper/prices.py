@@ -1,8 +1,23 @@
-"""A seeded geometric Brownian motion per coin: the paper exchange's "oracle".
+"""The paper exchange's oracle prices: one market factor plus per-coin noise, jumps and regimes.
 
-Deterministic: the same seed and the same sequence of ``step`` calls (time deltas) give the same
-prices, because each coin owns a ``random.Random`` seeded from (seed, coin name) and draws exactly
-one normal per step. Money stays Decimal; only the random factor is a float.
+Why a factor model: independent walks left BTC and ETH uncorrelated, which no strategy tested on
+paper would ever meet in the real market. Each coin's log return over one grid step is
+
+    sigma_i * regime * sqrt(dt) * (w_i * z_market + sqrt(1 - w_i^2) * z_i)
+
+so the correlation of two coins' returns is ``w_i * w_j`` (``CoinModel.market_weight``). Jumps
+are market-wide events (a Poisson count per step) that hit every coin with the same loadings, so
+they add fat tails without changing that correlation. The volatility regime is a Markov chain
+shared by all coins (calm / normal / stressed by default).
+
+Why a fixed time grid: the path must be a function of (seed, time), not of how often the ticker
+ran. The process takes one step per ``step_ms`` of simulated time, and a tick that covers several
+grid points takes every one of them, each drawing the same numbers from the same seeded
+generators. Between grid points the price stays at the last one.
+
+Money stays Decimal: a coin's price is a Decimal level (what ``set_price`` sets) times
+``exp(log move since then)``; only the random factor is a float, and every float of the state
+round-trips through JSON exactly.
 """
 
 from __future__ import annotations
@@ -12,9 +27,46 @@ import math
 import random
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 MS_PER_YEAR = 365 * 24 * 3600 * 1000
+MS_PER_DAY = 24 * 3600 * 1000
 _RAW_QUANTUM = Decimal("1e-12")
+
+
+@dataclass(frozen=True)
+class VolRegime:
+    """A volatility regime: every coin's volatility times ``scale``, left after about
+    ``mean_duration_ms`` on average (geometric holding time on the price grid)."""
+
+    scale: float
+    mean_duration_ms: int
+
+
+@dataclass(frozen=True)
+class PriceModel:
+    """Knobs of the price process shared by every coin (per-coin ones live on the specs)."""
+
+    step_ms: int = 1_000
+    """Length of one grid step: the path is defined at multiples of this many milliseconds."""
+    regimes: tuple[VolRegime, ...] = (
+        VolRegime(1.0, 6 * 3_600_000),
+        VolRegime(0.6, 8 * 3_600_000),
+        VolRegime(2.0, 2 * 3_600_000),
+    )
+    """The first is where the process starts; a switch goes to one of the others at random."""
+    jumps_per_day: float = 3.0
+    """Mean number of market-wide jumps a day (0 = none)."""
+    jump_size: float = 0.15
+    """Standard deviation of a jump, in units of each coin's daily volatility."""
+
+
+@dataclass(frozen=True)
+class CoinModel:
+    """One coin's parameters: annual volatility and its weight on the market factor (0..1)."""
+
+    annual_volatility: float
+    market_weight: float
 
 
 def coin_seed(seed: int, name: str) -> int:
@@ -25,57 +77,147 @@ def coin_seed(seed: int, name: str) -> int:
 
 @dataclass
 class _Walk:
-    price: Decimal
-    sigma: float
+    level: Decimal
+    """The price at the last ``set_price`` (or the initial price)."""
+    log_move: float
+    """Log return accumulated since ``level`` was set."""
+    model: CoinModel
     rng: random.Random
+    cached: Decimal | None = None
 
 
 class PriceProcess:
     """Raw (unrounded) prices of every coin; the engine rounds them onto the tick grid."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, model: PriceModel | None = None, start_ms: int = 0) -> None:
         self._seed = seed
+        self.model = model or PriceModel()
+        if self.model.step_ms <= 0:
+            raise ValueError("price step must be positive")
+        if not self.model.regimes:
+            raise ValueError("at least one volatility regime is needed")
         self._walks: dict[str, _Walk] = {}
+        self._market = random.Random(coin_seed(seed, ":market"))
+        self.regime = 0
+        self.grid_ms = start_ms // self.model.step_ms * self.model.step_ms
+        """Time of the last grid point the path has reached."""
 
-    def add(self, coin: str, initial: Decimal, annual_volatility: float) -> None:
+    def add(
+        self, coin: str, initial: Decimal, annual_volatility: float, market_weight: float = 0.0
+    ) -> None:
+        if not 0.0 <= market_weight <= 1.0:
+            raise ValueError("market weight must be within [0, 1]")
         self._walks[coin] = _Walk(
-            initial, annual_volatility, random.Random(coin_seed(self._seed, coin))
+            initial,
+            0.0,
+            CoinModel(annual_volatility, market_weight),
+            random.Random(coin_seed(self._seed, coin)),
         )
 
     def price(self, coin: str) -> Decimal:
-        return self._walks[coin].price
+        walk = self._walks[coin]
+        if walk.cached is None:
+            factor = Decimal(repr(math.exp(walk.log_move)))
+            walk.cached = (walk.level * factor).quantize(_RAW_QUANTUM)
+        return walk.cached
 
     def coins(self) -> list[str]:
         return list(self._walks)
 
     def set_price(self, coin: str, px: Decimal) -> None:
-        """Test/admin hook: jump the process to ``px``; later steps continue from there."""
+        """Test/admin hook: move the coin's level to ``px``; later steps continue from there."""
         if px <= 0:
             raise ValueError("price must be positive")
-        self._walks[coin].price = px
-
-    def state(self, coin: str) -> tuple[Decimal, object]:
-        """(raw price, generator state) of one coin: what a saved exchange needs to go on."""
         walk = self._walks[coin]
-        return walk.price, walk.rng.getstate()
+        walk.level, walk.log_move, walk.cached = px, 0.0, None
 
-    def restore(self, coin: str, price: Decimal, rng_state: object) -> None:
-        """Put one coin back where ``state`` found it; later steps continue that path."""
-        walk = self._walks[coin]
-        walk.price = price
-        walk.rng.setstate(rng_state)  # type: ignore[arg-type]
+    def advance_to(self, now_ms: int, volatility_scale: float = 1.0) -> int:
+        """Take every grid step up to ``now_ms``; return how many were taken."""
+        step = self.model.step_ms
+        steps = (now_ms - self.grid_ms) // step
+        if steps <= 0:
+            return 0
+        self.grid_ms += steps * step
+        if volatility_scale == 0:
+            return steps  # frozen prices: nothing to draw, nothing moves
+        self._run(steps, volatility_scale)
+        return steps
 
-    def step(self, coin: str, dt_ms: int, volatility_scale: float = 1.0) -> Decimal:
-        """Advance one coin by ``dt_ms`` (one normal draw, whatever the length) and return it."""
+    def _run(self, steps: int, volatility_scale: float) -> None:
+        model = self.model
+        dt = model.step_ms / MS_PER_YEAR
+        day = MS_PER_DAY / MS_PER_YEAR
+        jump_p = model.jumps_per_day * model.step_ms / MS_PER_DAY
+        switch_p = [model.step_ms / max(r.mean_duration_ms, 1) for r in model.regimes]
+        scales = [r.scale * volatility_scale for r in model.regimes]
+        n_regimes = len(model.regimes)
+        walks = list(self._walks.values())
+        params = [
+            (
+                w,
+                w.rng.gauss,
+                w.model.annual_volatility * math.sqrt(dt),
+                w.model.annual_volatility * math.sqrt(day) * model.jump_size * volatility_scale,
+                w.model.market_weight,
+                math.sqrt(1.0 - w.model.market_weight**2),
+            )
+            for w in walks
+        ]
+        moves = [0.0] * len(walks)
+        market_gauss, market_random = self._market.gauss, self._market.random
+        regime = self.regime
+        for _ in range(steps):
+            z_market = market_gauss(0.0, 1.0)
+            if market_random() < switch_p[regime] and n_regimes > 1:
+                other = self._market.randrange(n_regimes - 1)
+                regime = other if other < regime else other + 1
+            jumped = market_random() < jump_p
+            z_jump = market_gauss(0.0, 1.0) if jumped else 0.0
+            scale = scales[regime]
+            for i, (_w, gauss, sd, jump_sd, weight, own) in enumerate(params):
+                sigma = sd * scale
+                x = sigma * (weight * z_market + own * gauss(0.0, 1.0)) - 0.5 * sigma * sigma
+                if jumped:
+                    x += jump_sd * (weight * z_jump + own * gauss(0.0, 1.0))
+                moves[i] += x
+        self.regime = regime
+        for walk, move in zip(walks, moves, strict=True):
+            walk.log_move += move
+            walk.cached = None
+
+    # ------------------------------------------------------------------ saving
+
+    def dump(self) -> dict[str, Any]:
+        """Everything the path needs to continue exactly (JSON values; floats round-trip)."""
+        return {
+            "grid_ms": self.grid_ms,
+            "regime": self.regime,
+            "market_rng": _rng_out(self._market.getstate()),
+            "coins": {
+                coin: [str(w.level), w.log_move, _rng_out(w.rng.getstate())]
+                for coin, w in self._walks.items()
+            },
+        }
+
+    def load(self, saved: dict[str, Any], now_ms: int) -> None:
+        """Put the process back where ``dump`` found it. Time does not run while the exchange is
+        down: the grid resumes at ``now_ms`` without drawing the steps of the downtime."""
+        self.regime = int(saved["regime"]) % len(self.model.regimes)
+        self._market.setstate(_rng_in(saved["market_rng"]))
+        for coin, (level, log_move, rng) in saved["coins"].items():
+            walk = self._walks.get(coin)
+            if walk is None:
+                continue
+            walk.level, walk.log_move, walk.cached = Decimal(level), float(log_move), None
+            walk.rng.setstate(_rng_in(rng))
+        aligned = now_ms // self.model.step_ms * self.model.step_ms
+        self.grid_ms = max(int(saved["grid_ms"]), aligned)
+
+    def restore_legacy(self, coin: str, price: Decimal, rng_state: Any) -> None:
+        """A state saved before the factor model: the coin's price and its generator."""
         walk = self._walks[coin]
-        if dt_ms <= 0:
-            return walk.price
-        sigma = walk.sigma * volatility_scale
-        dt = dt_ms / MS_PER_YEAR
-        shock = walk.rng.gauss(0.0, 1.0)
-        factor = math.exp(-0.5 * sigma * sigma * dt + sigma * math.sqrt(dt) * shock)
-        walk.price = (walk.price * Decimal(repr(factor))).quantize(_RAW_QUANTUM)
-        return walk.price
+        walk.level, walk.log_move, walk.cached = price, 0.0, None
+        walk.rng.setstate(_rng_in(rng_state))
 
     def history(self, coin: str, minutes: int) -> list[Decimal]:
         """A seeded backward path of 1-minute closes ending at the current price.
@@ -84,13 +226,24 @@ class PriceProcess:
         disturb the live process.
         """
         walk = self._walks[coin]
+        sigma = walk.model.annual_volatility
         rng = random.Random(coin_seed(self._seed, coin + ":history"))
         dt = 60_000 / MS_PER_YEAR
-        closes = [walk.price]
-        price = walk.price
+        price = self.price(coin)
+        closes = [price]
         for _ in range(minutes):
-            factor = math.exp(walk.sigma * math.sqrt(dt) * rng.gauss(0.0, 1.0))
+            factor = math.exp(sigma * math.sqrt(dt) * rng.gauss(0.0, 1.0))
             price = (price / Decimal(repr(factor))).quantize(_RAW_QUANTUM)
             closes.append(price)
         closes.reverse()
         return closes
+
+
+def _rng_out(state: Any) -> list:
+    version, internal, gauss_next = state
+    return [version, list(internal), gauss_next]
+
+
+def _rng_in(saved: Any) -> tuple:
+    version, internal, gauss_next = saved
+    return (version, tuple(internal), gauss_next)

@@ -6,9 +6,11 @@ exactly); the only floats are the Mersenne Twister's cached normal inside each g
 which ``json`` writes with ``repr`` and therefore also reads back exactly.
 
 What is saved is what cannot be recomputed: accounts, positions, every order (open, waiting,
-finished) with the book's queue order, fills, the public tape, candles, the raw price of every
-coin with its generator state, vault and staking state, agents, counters. The synthetic ladders
-and the last BBO are rebuilt from the mids. Static facts (instruments, fees, vault and validator
+finished) with the book's queue order, fills, the public tape, candles, the price model's
+whole state (levels, generators, volatility regime, grid time), vault and staking state, agents,
+counters, and each synthetic market's depletion, refill clock and taker-flow budget. The
+synthetic ladders are rebuilt from those (or, for states saved before the market reacted, from
+the mids) and the last BBO is dropped. Static facts (instruments, fees, vault and validator
 specs) come from the ``PaperConfig`` of the loading process; a state naming a coin, vault or
 validator that config lacks is refused (``StateMismatch``) rather than half-loaded.
 """
@@ -25,7 +27,7 @@ from hyperdesk.paper.book import Order, OrderBook, Trigger
 from hyperdesk.paper.candles import Candle
 from hyperdesk.paper.engine import RECENT_TRADES, Engine
 from hyperdesk.paper.funding import FundingAccumulator
-from hyperdesk.paper.liquidity import build_ladder
+from hyperdesk.paper.liquidity import CoinLiquidity, liquidity_params
 from hyperdesk.paper.oracle import MarkState
 from hyperdesk.paper.staking import Delegation, Delegator, PendingWithdrawal
 from hyperdesk.paper.vaults import Follower
@@ -122,13 +124,10 @@ def _account_out(acct: Account) -> dict[str, Any]:
 
 def dump_engine(engine: Engine) -> dict[str, Any]:
     """Everything needed to carry on exactly where ``engine`` is now (call under its lock)."""
-    prices = {}
-    for coin in engine.prices.coins():
-        raw, rng = engine.prices.state(coin)
-        prices[coin] = {"raw": _d(raw), "rng": _rng_out(rng)}
+    prices = {coin: {"raw": _d(engine.prices.price(coin))} for coin in engine.prices.coins()}
     candles = [
-        [coin, interval, [[c.t, c.close_t, _d(c.o), _d(c.h), _d(c.low), _d(c.c), _d(c.v), c.n]
-                          for c in series]]
+        [coin, interval, [[c.t, c.close_t, _d(c.o), _d(c.h), _d(c.low), _d(c.c), _d(c.v), c.n,
+                           _d(c.ntl)] for c in series]]
         for (coin, interval), series in engine.candles.series().items()
     ]  # fmt: skip
     books = {
@@ -172,10 +171,9 @@ def dump_engine(engine: Engine) -> dict[str, Any]:
     }
     return {
         "prices": prices,
+        # The whole price path (levels, generators, regime, grid): it continues exactly.
+        "price_model": engine.prices.dump(),
         "mids": {coin: _d(px) for coin, px in engine.mids.items()},
-        "prev_day_px": {coin: _d(px) for coin, px in engine.prev_day_px.items()},
-        "day_ntl_volume": {coin: _d(v) for coin, v in engine.day_ntl_volume.items()},
-        "day_base_volume": {coin: _d(v) for coin, v in engine.day_base_volume.items()},
         "candles": candles,
         "recent_trades": {coin: list(trades) for coin, trades in engine.recent_trades.items()},
         "accounts": [_account_out(a) for a in engine.accounts.values()],
@@ -199,6 +197,7 @@ def dump_engine(engine: Engine) -> dict[str, Any]:
         "ledger": {user: list(entries) for user, entries in engine.ledger.items()},
         "twaps": engine.twaps.dump(),
         "risk": _risk_out(engine),
+        "liquidity": {coin: liq.dump() for coin, liq in engine.liquidity.items()},
         "next_oid": engine.next_oid,
         "next_tid": engine.next_tid,
         "hash_counter": engine.hash_counter,
@@ -309,6 +308,12 @@ def _account_in(raw: dict[str, Any]) -> Account:
     return acct
 
 
+def _candle_in(row: list) -> Candle:
+    t, close_t, o, h, lo, c, v, n = row[:8]
+    ntl = _dec(row[8]) if len(row) > 8 else _dec(c) * _dec(v)  # older states: no notional
+    return Candle(int(t), int(close_t), _dec(o), _dec(h), _dec(lo), _dec(c), _dec(v), int(n), ntl)
+
+
 def _check_names(what: str, saved: Any, known: Any) -> None:
     unknown = sorted(set(saved) - set(known))
     if unknown:
@@ -346,30 +351,34 @@ def load_engine(engine: Engine, state: dict[str, Any], now_ms: int) -> None:
 
 
 def _load(engine: Engine, state: dict[str, Any], now_ms: int) -> None:
-    walks = set(engine.prices.coins())
-    for coin, saved in state["prices"].items():
-        if coin in walks:  # older states kept a walk for spot pairs that now share an oracle
-            engine.prices.restore(coin, _dec(saved["raw"]), _rng_in(saved["rng"]))
+    if "price_model" in state:
+        _check_names("coins", state["price_model"]["coins"], engine.by_coin)
+        engine.prices.load(state["price_model"], now_ms)
+    else:  # saved before the factor model: each coin's price and generator
+        walks = set(engine.prices.coins())
+        for coin, saved in state["prices"].items():
+            if coin in walks:  # older states kept a walk for spot pairs that now share an oracle
+                engine.prices.restore_legacy(coin, _dec(saved["raw"]), saved["rng"])
+        engine.prices.grid_ms = max(engine.prices.grid_ms, now_ms)
     engine.mids.update(_decs(state["mids"]))
-    engine.prev_day_px.update(_decs(state["prev_day_px"]))
-    engine.day_ntl_volume.update(_decs(state["day_ntl_volume"]))
-    engine.day_base_volume.update(_decs(state["day_base_volume"]))
+    # prev_day_px / day_*_volume of older states are recomputed from the candles.
     series: dict[tuple[str, str], list[Candle]] = {}
     for coin, interval, rows in state["candles"]:
-        series[(coin, interval)] = [
-            Candle(t, close_t, _dec(o), _dec(h), _dec(lo), _dec(c), _dec(v), n)
-            for t, close_t, o, h, lo, c, v, n in rows
-        ]
+        series[(coin, interval)] = [_candle_in(row) for row in rows]
     engine.candles.replace(series)
     engine.recent_trades = {
         coin: deque(trades, maxlen=RECENT_TRADES) for coin, trades in state["recent_trades"].items()
     }
+    saved_liquidity = state.get("liquidity", {})  # absent before the market reacted
     for coin, inst in engine.by_coin.items():
-        engine.ladders[coin] = build_ladder(
-            nearest_valid_price(engine.mids[coin], inst.sz_decimals, is_spot=inst.is_spot),
-            inst,
-            engine.config,
-        )
+        params = liquidity_params(coin, engine.config)
+        if coin in saved_liquidity:
+            liquidity = CoinLiquidity.load(inst, params, saved_liquidity[coin])
+        else:
+            mid = nearest_valid_price(engine.mids[coin], inst.sz_decimals, is_spot=inst.is_spot)
+            liquidity = CoinLiquidity.fresh(inst, params, mid, now_ms)
+        engine.liquidity[coin] = liquidity
+        engine.ladders[coin] = liquidity.ladder
     engine.accounts = {a["address"]: _account_in(a) for a in state["accounts"]}
     engine.agents = {
         a["address"]: Agent(a["address"], a["master"], a["name"], a["valid_until"])
