@@ -49,7 +49,6 @@ from hyperliquid.utils.signing import (
     sign_user_signed_action,
 )
 
-from hyperdesk.exchange import rules
 from hyperdesk.exchange.errors import (
     ErrorCode,
     ExchangeError,
@@ -92,6 +91,7 @@ from hyperdesk.exchange.ratelimit import (
     info_items_weight,
     info_weight,
 )
+from hyperdesk.protocol import rules
 
 logger = logging.getLogger(__name__)
 

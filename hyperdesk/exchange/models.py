@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from hyperdesk.exchange.decimal_bounds import plain
+from hyperdesk.protocol.decimal_bounds import plain
 
 Side = Literal["buy", "sell"]
 OrderType = Literal["limit", "market"]

@@ -6,7 +6,7 @@ with a ``Rejection`` value rather than raising: a refused order is a normal repl
 5), with a stable code and, where it helps, the nearest valid value. The capital manager reuses
 ``validate_order`` before reserving capital.
 
-The grid rules themselves live in ``hyperdesk.exchange.rules`` (shared with the paper exchange's
+The grid rules themselves live in ``hyperdesk.protocol.rules`` (shared with the paper exchange's
 engine) so both sides refuse exactly the same orders.
 """
 
@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from hyperdesk.exchange import rules
-from hyperdesk.exchange.decimal_bounds import NumberOutOfBounds, check_bounds
 from hyperdesk.exchange.errors import ErrorCode
 from hyperdesk.exchange.models import Market, OrderRequest, plain_decimal, to_decimal
+from hyperdesk.protocol import rules
+from hyperdesk.protocol.decimal_bounds import NumberOutOfBounds, check_bounds
 
 _MAX_SLIPPAGE = Decimal("0.5")
 # Far beyond any real price or size, and where float-based clients (the SDK) lose exactness;

@@ -9,9 +9,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, SecretStr
 
-from hyperdesk.exchange.decimal_bounds import check_bounds
 from hyperdesk.exchange.models import plain_decimal
 from hyperdesk.http.schemas import StrictIn
+from hyperdesk.protocol.decimal_bounds import check_bounds
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 

@@ -17,7 +17,6 @@ import re
 from collections.abc import Callable
 from decimal import Decimal
 
-from hyperdesk.exchange.rules import is_cloid
 from hyperdesk.paper import address_limit, ledger, twap
 from hyperdesk.paper.accounts import ZERO, Account, Agent, LeverageSetting
 from hyperdesk.paper.engine import (
@@ -31,6 +30,7 @@ from hyperdesk.paper.engine import (
 from hyperdesk.paper.numbers import USD_QUANTUM, parse_decimal
 from hyperdesk.paper.staking import Delegator, StakingError
 from hyperdesk.paper.vaults import VaultError
+from hyperdesk.protocol.rules import is_cloid
 
 AGENT_FORBIDDEN = frozenset(
     {

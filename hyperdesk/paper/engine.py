@@ -12,12 +12,6 @@ from collections import deque
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from hyperdesk.exchange.rules import (
-    is_cloid,
-    is_valid_price,
-    is_valid_size,
-    nearest_valid_price,
-)
 from hyperdesk.paper import ledger
 from hyperdesk.paper.accounts import (
     ZERO,
@@ -51,6 +45,12 @@ from hyperdesk.paper.prices import PriceProcess
 from hyperdesk.paper.staking import Delegator
 from hyperdesk.paper.twap import TwapBook
 from hyperdesk.paper.vaults import Vault, create_vault
+from hyperdesk.protocol.rules import (
+    is_cloid,
+    is_valid_price,
+    is_valid_size,
+    nearest_valid_price,
+)
 
 MISSING_ORDER = "Order was never placed, already canceled, or filled."
 FIRST_OID = 10_000_000_000

@@ -26,10 +26,10 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 
-from hyperdesk.exchange.rules import nearest_valid_price, round_size_down
 from hyperdesk.paper.accounts import ZERO, Account, PositionView
 from hyperdesk.paper.events import Event
 from hyperdesk.paper.numbers import wire, wire_usd
+from hyperdesk.protocol.rules import nearest_valid_price, round_size_down
 
 if TYPE_CHECKING:
     from hyperdesk.paper.engine import Engine

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from hyperdesk.exchange.rules import nearest_valid_price, round_size_down
 from hyperdesk.paper.config import LiquiditySpec, PaperConfig
 from hyperdesk.paper.instruments import Instrument
 from hyperdesk.paper.numbers import wire
+from hyperdesk.protocol.rules import nearest_valid_price, round_size_down
 
 BPS = Decimal("0.0001")
 ZERO = Decimal(0)

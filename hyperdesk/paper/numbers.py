@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from hyperdesk.exchange.decimal_bounds import NumberOutOfBounds, parse_bounded, strip_zeros
+from hyperdesk.protocol.decimal_bounds import NumberOutOfBounds, parse_bounded, strip_zeros
 
 USD_QUANTUM = Decimal("0.000001")
 """USD amounts on the wire carry at most 6 decimals (USDC's precision on HyperCore)."""

@@ -21,7 +21,6 @@ from collections import deque
 from decimal import Decimal
 from typing import Any
 
-from hyperdesk.exchange.rules import nearest_valid_price
 from hyperdesk.paper.accounts import Account, Agent, LeverageSetting, Position
 from hyperdesk.paper.book import Order, OrderBook, Trigger
 from hyperdesk.paper.candles import Candle
@@ -31,6 +30,7 @@ from hyperdesk.paper.liquidity import CoinLiquidity, liquidity_params
 from hyperdesk.paper.oracle import MarkState
 from hyperdesk.paper.staking import Delegation, Delegator, PendingWithdrawal
 from hyperdesk.paper.vaults import Follower
+from hyperdesk.protocol.rules import nearest_valid_price
 
 
 class StateMismatch(ValueError):

@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
-from hyperdesk.exchange.rules import is_valid_size, nearest_valid_price
 from hyperdesk.paper.numbers import parse_decimal, wire, wire_usd
+from hyperdesk.protocol.rules import is_valid_size, nearest_valid_price
 
 if TYPE_CHECKING:
     from hyperdesk.paper.engine import Engine

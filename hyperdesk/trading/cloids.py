@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 
-from hyperdesk.exchange.rules import is_cloid
+from hyperdesk.protocol.rules import is_cloid
 
 _MAGIC = "6864"
 _MANUAL = "00"

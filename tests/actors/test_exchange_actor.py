@@ -12,11 +12,11 @@ import pykka
 import pytest
 
 from hyperdesk.actors.exchange import ExchangeClient
-from hyperdesk.exchange import rules
 from hyperdesk.exchange.errors import ExchangeRejected, ExchangeUnavailable
 from hyperdesk.exchange.hyperliquid import HyperliquidAPI
 from hyperdesk.exchange.models import Market, OrderRequest, OrderResult
 from hyperdesk.keystore import ensure_keyring, generate_private_key
+from hyperdesk.protocol import rules
 
 D = Decimal
 BTC = Market(coin="BTC", asset=0, sz_decimals=5, max_leverage=50)

@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from hyperdesk.exchange import rules
+from hyperdesk.protocol import rules
 from tests.browser.conftest import Api, check_accessibility, log_in
 from tests.browser.served import Served
 from tests.helpers import wait_until

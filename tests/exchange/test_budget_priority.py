@@ -14,12 +14,12 @@ from decimal import Decimal
 import pytest
 
 from hyperdesk.actors.exchange import ExchangeClient
-from hyperdesk.exchange import rules
 from hyperdesk.exchange.errors import ErrorCode, RateLimited
 from hyperdesk.exchange.hyperliquid import HyperliquidAPI, SigningWallet
 from hyperdesk.exchange.models import OrderRequest
 from hyperdesk.exchange.ratelimit import Priority, WeightedRateLimiter
 from hyperdesk.keystore import generate_private_key
+from hyperdesk.protocol import rules
 from tests.helpers import wait_until
 
 D = Decimal

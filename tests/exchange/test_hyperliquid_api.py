@@ -7,12 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from hyperdesk.exchange import rules
 from hyperdesk.exchange.errors import ErrorCode, ExchangeRejected, OrderNotFound
 from hyperdesk.exchange.hyperliquid import HyperliquidAPI, SigningWallet, decimal_to_wire
 from hyperdesk.exchange.models import Fill, OrderRequest
-from hyperdesk.exchange.rules import is_cloid
 from hyperdesk.keystore import generate_private_key
+from hyperdesk.protocol import rules
+from hyperdesk.protocol.rules import is_cloid
 from tests.exchange.lossy_proxy import LossyProxy
 
 D = Decimal

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hyperdesk.exchange import rules
 from hyperdesk.exchange.errors import ErrorCode
 from hyperdesk.exchange.models import Market, OrderRequest
 from hyperdesk.exchange.validation import validate_order, validate_order_in
+from hyperdesk.protocol import rules
 
 BTC = Market(coin="BTC", asset=0, sz_decimals=5, max_leverage=50, mid=Decimal(60000))
 DOGE = Market(coin="DOGE", asset=5, sz_decimals=0, max_leverage=10, mid=Decimal("0.1234"))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hyperdesk.exchange.rules import (
+from hyperdesk.protocol.rules import (
     is_valid_price,
     is_valid_size,
     meets_min_notional,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
-from hyperdesk.exchange.decimal_bounds import decimal_places, significant_digits, strip_zeros
+from hyperdesk.protocol.decimal_bounds import decimal_places, significant_digits, strip_zeros
 
 MAX_SIGNIFICANT_FIGURES = 5
 PERP_MAX_DECIMALS = 6

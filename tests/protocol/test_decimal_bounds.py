@@ -10,8 +10,12 @@ from decimal import Decimal
 
 import pytest
 
-from hyperdesk.exchange import rules
-from hyperdesk.exchange.decimal_bounds import (
+from hyperdesk.exchange.errors import ErrorCode
+from hyperdesk.exchange.models import Market, OrderRequest, plain_decimal
+from hyperdesk.exchange.validation import validate_order
+from hyperdesk.paper.numbers import parse_decimal, wire
+from hyperdesk.protocol import rules
+from hyperdesk.protocol.decimal_bounds import (
     NumberOutOfBounds,
     check_bounds,
     decimal_places,
@@ -20,10 +24,6 @@ from hyperdesk.exchange.decimal_bounds import (
     significant_digits,
     strip_zeros,
 )
-from hyperdesk.exchange.errors import ErrorCode
-from hyperdesk.exchange.models import Market, OrderRequest, plain_decimal
-from hyperdesk.exchange.validation import validate_order
-from hyperdesk.paper.numbers import parse_decimal, wire
 
 D = Decimal
 ETH = Market(coin="ETH", asset=1, sz_decimals=4, max_leverage=50, mid=D(3500))
