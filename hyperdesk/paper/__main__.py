@@ -19,6 +19,7 @@ from pathlib import Path
 
 from hyperdesk.paper.clock import Clock, ManualClock, SystemClock
 from hyperdesk.paper.config import PaperConfig
+from hyperdesk.paper.config_file import ConfigFileError, apply_market_config, load_market_config
 from hyperdesk.paper.exchange import PaperExchange
 from hyperdesk.paper.persistence import (
     DEFAULT_INTERVAL_S,
@@ -69,6 +70,20 @@ def main(argv: list[str] | None = None) -> int:
         help="system: real time, ticking by itself (default); manual: starts at the current "
         'time and moves only when POST /_paper/tick {"ms": n} advances it',
     )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="JSON file of market-model settings: volatility, correlation, jumps, depth, "
+        "funding (see hyperdesk/paper/config_file.py)",
+    )
+    parser.add_argument(
+        "--volatility-scale",
+        type=float,
+        metavar="X",
+        help="multiply every coin's volatility (0 freezes prices)",
+    )
+    parser.add_argument("--no-funding", action="store_true", help="never charge or pay funding")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     if args.snapshot_interval <= 0:
@@ -76,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     config = PaperConfig(seed=args.seed, rest_weight_per_minute=args.rest_weight_per_minute)
+    try:
+        config = _market_options(config, args)
+    except ConfigFileError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr, flush=True)
+        return 2
     clock: Clock = (
         ManualClock(start_ms=time.time_ns() // 1_000_000)
         if args.clock == "manual"
@@ -121,6 +141,19 @@ def main(argv: list[str] | None = None) -> int:
             snapshotter.stop()  # after the server: the last snapshot is the last state
     print("paper exchange stopped", flush=True)
     return 0
+
+
+
+def _market_options(config: PaperConfig, args: argparse.Namespace) -> PaperConfig:
+    """The market model: a --config file first, then the flags that override it."""
+    if args.config is not None:
+        config = load_market_config(args.config, config)
+    flags: dict[str, object] = {}
+    if args.volatility_scale is not None:
+        flags["volatility_scale"] = args.volatility_scale
+    if args.no_funding:
+        flags["funding_enabled"] = False
+    return apply_market_config(config, flags) if flags else config
 
 
 if __name__ == "__main__":
