@@ -33,8 +33,10 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """One Chromium for the browser tests, closed when they are done: Playwright's sync API keeps
+    an event loop running on this thread, which would break later tests that use asyncio.run."""
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} is missing: apt-get install -y chromium")
     try:
@@ -48,7 +50,7 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def frontend_copy(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return snapshot_frontend(tmp_path_factory.mktemp("frontend") / "dist")
 
