@@ -18,6 +18,7 @@ from hyperdesk.persistence.models import BotRun, Order
 from hyperdesk.runtime import Runtime
 from tests.fixtures.app import import_funded_key, register_and_login
 from tests.helpers import wait_until
+from tests.http.bots.calls import bot_logs, create_bot, get_bot, log_in_again, start_bot
 from tests.http.bots.conftest import FAST_SUPERVISION
 
 FAST = {**FAST_SUPERVISION, "bot_restart_intensity": 2, "bot_restart_window_seconds": 120}
@@ -67,46 +68,16 @@ def bot_settings() -> dict[str, Any]:
     return FAST
 
 
-def _create(client, user, wallet_id, code, **fields):
-    body = {
-        "name": fields.pop("name", "bot"),
-        "code": code,
-        "wallet_id": wallet_id,
-        "capital": "1000",
-        "tick_seconds": "60",
-        **fields,
-    }
-    response = client.post("/api/bots", json=body, headers=user.headers)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def _bot(client, user, bot_id):
-    response = client.get(f"/api/bots/{bot_id}", headers=user.headers)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def _start(client, user, bot_id):
-    response = client.post(f"/api/bots/{bot_id}/start", headers=user.headers)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def _logs(client, user, bot_id):
-    response = client.get(f"/api/bots/{bot_id}/logs", headers=user.headers)
-    assert response.status_code == 200, response.text
-    return [line["message"] for line in response.json()["items"]]
-
-
 def _runs(runtime, bot_id):
     with runtime.services.sessions() as session:
         return session.scalar(select(func.count(BotRun.id)).where(BotRun.bot_id == bot_id))
 
 
 def test_a_bot_places_a_limit_order_on_start_and_its_fill_is_attributed(client, alice, wallet):
-    bot = _create(client, alice, wallet["id"], ORDER_BOT, config={"size": "0.1", "price": "4000"})
-    started = _start(client, alice, bot["id"])
+    bot = create_bot(
+        client, alice, wallet["id"], ORDER_BOT, config={"size": "0.1", "price": "4000"}
+    )
+    started = start_bot(client, alice, bot["id"])
     assert (started["status"], started["desired_state"]) == ("running", "running")
     assert started["pid"] > 0
 
@@ -117,17 +88,19 @@ def test_a_bot_places_a_limit_order_on_start_and_its_fill_is_attributed(client, 
     trades = wait_until(bot_trades, 20, message="the bot's fill in /api/trades")
     assert all(t["bot_id"] == bot["id"] for t in trades)
     assert sum(Decimal(t["size"]) for t in trades) == Decimal("0.1")
-    wait_until(lambda: any(m.startswith("fill 0.1") for m in _logs(client, alice, bot["id"])), 20)
-    view = _bot(client, alice, bot["id"])
+    wait_until(
+        lambda: any(m.startswith("fill 0.1") for m in bot_logs(client, alice, bot["id"])), 20
+    )
+    view = get_bot(client, alice, bot["id"])
     assert Decimal(view["capital_status"]["used"]) > 0  # the position now counts against it
 
 
 def test_an_order_over_the_allocation_is_refused_and_never_reaches_the_exchange(
     client, alice, wallet, runtime
 ):
-    bot = _create(client, alice, wallet["id"], ORDER_BOT, config={"size": "1", "price": "4000"})
-    _start(client, alice, bot["id"])
-    wait_until(lambda: "refused CAPITAL_LIMIT" in _logs(client, alice, bot["id"]), 20)
+    bot = create_bot(client, alice, wallet["id"], ORDER_BOT, config={"size": "1", "price": "4000"})
+    start_bot(client, alice, bot["id"])
+    wait_until(lambda: "refused CAPITAL_LIMIT" in bot_logs(client, alice, bot["id"]), 20)
     with runtime.services.sessions() as session:
         assert session.scalars(select(Order).where(Order.bot_id == bot["id"])).all() == []
     open_orders = runtime.services.exchange.open_orders(wallet["account_address"])
@@ -137,24 +110,24 @@ def test_an_order_over_the_allocation_is_refused_and_never_reaches_the_exchange(
 def test_a_crashing_bot_is_restarted_then_failed_without_touching_another(
     client, alice, wallet, runtime
 ):
-    idle = _create(client, alice, wallet["id"], IDLE_BOT, name="idle")
-    idle_pid = _start(client, alice, idle["id"])["pid"]
-    crashy = _create(client, alice, wallet["id"], CRASH_BOT, name="crashy")
-    _start(client, alice, crashy["id"])
+    idle = create_bot(client, alice, wallet["id"], IDLE_BOT, name="idle")
+    idle_pid = start_bot(client, alice, idle["id"])["pid"]
+    crashy = create_bot(client, alice, wallet["id"], CRASH_BOT, name="crashy")
+    start_bot(client, alice, crashy["id"])
 
     failed = wait_until(
-        lambda: (b := _bot(client, alice, crashy["id"]))["status"] == "failed" and b, 30
+        lambda: (b := get_bot(client, alice, crashy["id"]))["status"] == "failed" and b, 30
     )
     assert failed["restarts"] == FAST["bot_restart_intensity"]
     assert "exited with code 3" in failed["last_error"]
     assert _runs(runtime, crashy["id"]) == FAST["bot_restart_intensity"] + 1
     assert crashy["id"] not in runtime.services.supervisor.running().get(timeout=10)
-    assert "about to crash" in _logs(client, alice, crashy["id"])
+    assert "about to crash" in bot_logs(client, alice, crashy["id"])
 
-    survivor = _bot(client, alice, idle["id"])
+    survivor = get_bot(client, alice, idle["id"])
     assert (survivor["status"], survivor["pid"]) == ("running", idle_pid)
 
-    again = _start(client, alice, crashy["id"])  # the owner's start forgets the failure
+    again = start_bot(client, alice, crashy["id"])  # the owner's start forgets the failure
     assert again["restarts"] == 0
 
 
@@ -162,32 +135,32 @@ def test_the_owners_stop_is_final_even_when_the_bot_crashes_while_stopping(
     client, alice, wallet, runtime
 ):
     code = IDLE_BOT + "\n    def on_stop(self):\n        import os\n        os._exit(9)\n"
-    bot = _create(client, alice, wallet["id"], code, restart_policy="permanent")
-    _start(client, alice, bot["id"])
+    bot = create_bot(client, alice, wallet["id"], code, restart_policy="permanent")
+    start_bot(client, alice, bot["id"])
     response = client.post(f"/api/bots/{bot['id']}/stop", headers=alice.headers)
     assert response.status_code == 200, response.text
     assert (response.json()["status"], response.json()["desired_state"]) == ("stopped", "stopped")
     assert response.json()["pid"] is None
 
     # Another bot's whole start takes longer than the backoff: a restart would have happened.
-    other = _create(client, alice, wallet["id"], CRASH_BOT, name="other")
-    _start(client, alice, other["id"])
-    wait_until(lambda: _bot(client, alice, other["id"])["status"] == "failed", 30)
-    assert _bot(client, alice, bot["id"])["status"] == "stopped"
+    other = create_bot(client, alice, wallet["id"], CRASH_BOT, name="other")
+    start_bot(client, alice, other["id"])
+    wait_until(lambda: get_bot(client, alice, other["id"])["status"] == "failed", 30)
+    assert get_bot(client, alice, bot["id"])["status"] == "stopped"
     assert _runs(runtime, bot["id"]) == 1
 
 
 def test_a_bot_that_stops_answering_heartbeats_is_killed_with_that_reason(client, alice, wallet):
-    bot = _create(client, alice, wallet["id"], HANG_BOT, restart_policy="temporary")
-    _start(client, alice, bot["id"])
+    bot = create_bot(client, alice, wallet["id"], HANG_BOT, restart_policy="temporary")
+    start_bot(client, alice, bot["id"])
     ended = wait_until(
-        lambda: (b := _bot(client, alice, bot["id"]))["status"] == "stopped" and b, 30
+        lambda: (b := get_bot(client, alice, bot["id"]))["status"] == "stopped" and b, 30
     )
     assert ended["last_error"] == "stopped answering heartbeats"
 
 
 def test_other_users_cannot_start_stop_or_read_logs_of_a_bot(client, alice, wallet):
-    bot = _create(client, alice, wallet["id"], IDLE_BOT)
+    bot = create_bot(client, alice, wallet["id"], IDLE_BOT)
     mallory = register_and_login(client, "mallory")
     for path in ("start", "stop", "restart"):
         response = client.post(f"/api/bots/{bot['id']}/{path}", headers=mallory.headers)
@@ -195,7 +168,7 @@ def test_other_users_cannot_start_stop_or_read_logs_of_a_bot(client, alice, wall
         assert response.json()["detail"]["code"] == "NOT_FOUND"
     response = client.get(f"/api/bots/{bot['id']}/logs", headers=mallory.headers)
     assert response.status_code == 404
-    assert _bot(client, alice, bot["id"])["status"] == "stopped"
+    assert get_bot(client, alice, bot["id"])["status"] == "stopped"
 
 
 def test_a_running_bot_runs_again_after_a_server_restart(settings_factory, paper_server):
@@ -206,8 +179,8 @@ def test_a_running_bot_runs_again_after_a_server_restart(settings_factory, paper
         with TestClient(create_app(first.services)) as client:
             alice = register_and_login(client, "alice")
             wallet = import_funded_key(client, alice, paper_server)[1]
-            bot = _create(client, alice, wallet["id"], IDLE_BOT)
-            old_pid = _start(client, alice, bot["id"])["pid"]
+            bot = create_bot(client, alice, wallet["id"], IDLE_BOT)
+            old_pid = start_bot(client, alice, bot["id"])["pid"]
     finally:
         first.stop()
 
@@ -215,10 +188,7 @@ def test_a_running_bot_runs_again_after_a_server_restart(settings_factory, paper
     second.start()
     try:
         with TestClient(create_app(second.services)) as client:
-            login = client.post(
-                "/api/auth/login", json={"username": "alice", "password": alice_password()}
-            )
-            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            headers = log_in_again(client, "alice").headers
             view = wait_until(
                 lambda: (
                     (r := client.get(f"/api/bots/{bot['id']}", headers=headers).json())["status"]
@@ -233,18 +203,12 @@ def test_a_running_bot_runs_again_after_a_server_restart(settings_factory, paper
         second.stop()
 
 
-def alice_password() -> str:
-    from tests.fixtures.app import PASSWORD
-
-    return PASSWORD
-
-
 def test_stopping_cancels_the_bots_resting_orders_unless_it_keeps_them(
     client, alice, wallet, runtime
 ):
     config = {"size": "0.1", "price": "3000"}  # below the market: it rests
-    cancels = _create(client, alice, wallet["id"], ORDER_BOT, name="cancels", config=config)
-    keeps = _create(
+    cancels = create_bot(client, alice, wallet["id"], ORDER_BOT, name="cancels", config=config)
+    keeps = create_bot(
         client,
         alice,
         wallet["id"],
@@ -254,10 +218,10 @@ def test_stopping_cancels_the_bots_resting_orders_unless_it_keeps_them(
         keep_orders_on_stop=True,
     )
     for bot in (cancels, keeps):
-        _start(client, alice, bot["id"])
+        start_bot(client, alice, bot["id"])
         wait_until(
             lambda b=bot: any(
-                m.startswith("placed resting") for m in _logs(client, alice, b["id"])
+                m.startswith("placed resting") for m in bot_logs(client, alice, b["id"])
             ),
             20,
         )
@@ -280,19 +244,20 @@ def test_a_bot_hears_of_updates_to_its_orders(client, alice, wallet):
         "\n    def on_order_update(self, update):\n"
         "        self.api.log(f\"update {update['status']} {update['order']['oid']}\")\n"
     )
-    bot = _create(client, alice, wallet["id"], code, config={"size": "0.1", "price": "3000"})
-    _start(client, alice, bot["id"])
+    bot = create_bot(client, alice, wallet["id"], code, config={"size": "0.1", "price": "3000"})
+    start_bot(client, alice, bot["id"])
     placed = wait_until(
-        lambda: [m for m in _logs(client, alice, bot["id"]) if m.startswith("placed resting")], 20
+        lambda: [m for m in bot_logs(client, alice, bot["id"]) if m.startswith("placed resting")],
+        20,
     )
     oid = int(placed[0].split()[-1])
     response = client.delete(
         f"/api/orders/{oid}", params={"wallet_id": wallet["id"]}, headers=alice.headers
     )
     assert response.status_code == 204, response.text
-    wait_until(lambda: f"update canceled {oid}" in _logs(client, alice, bot["id"]), 20)
+    wait_until(lambda: f"update canceled {oid}" in bot_logs(client, alice, bot["id"]), 20)
     # Canceled by its owner, not by the bot: the reservation is freed all the same.
-    wait_until(lambda: _bot(client, alice, bot["id"])["capital_status"]["used"] == "0", 20)
+    wait_until(lambda: get_bot(client, alice, bot["id"])["capital_status"]["used"] == "0", 20)
 
 
 ONCE_BOT = ORDER_BOT.replace(
@@ -319,17 +284,17 @@ def test_a_fill_while_the_server_is_down_is_in_the_bots_capital_when_it_runs_aga
             wallet = import_funded_key(client, alice, paper_server)[1]
             price = (paper_server.exchange.mid("ETH") * Decimal("0.98")).quantize(Decimal(1))
             config = {"size": "0.1", "price": str(price)}
-            bot = _create(
+            bot = create_bot(
                 client, alice, wallet["id"], ONCE_BOT, config=config, keep_orders_on_stop=True
             )
-            _start(client, alice, bot["id"])
+            start_bot(client, alice, bot["id"])
             wait_until(
                 lambda: any(
-                    m.startswith("placed resting") for m in _logs(client, alice, bot["id"])
+                    m.startswith("placed resting") for m in bot_logs(client, alice, bot["id"])
                 ),
                 20,
             )
-            before = _bot(client, alice, bot["id"])["capital_status"]
+            before = get_bot(client, alice, bot["id"])["capital_status"]
             assert Decimal(before["used"]) == Decimal("0.1") * price  # reserved by the order
             assert Decimal(before["fees"]) == 0
     finally:
@@ -349,10 +314,7 @@ def test_a_fill_while_the_server_is_down_is_in_the_bots_capital_when_it_runs_aga
     second.start()
     try:
         with TestClient(create_app(second.services)) as client:
-            login = client.post(
-                "/api/auth/login", json={"username": "alice", "password": alice_password()}
-            )
-            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            headers = log_in_again(client, "alice").headers
 
             def capital():
                 view = client.get(f"/api/bots/{bot['id']}", headers=headers).json()

@@ -12,39 +12,14 @@ from decimal import Decimal
 from typing import Any
 
 from tests.helpers import wait_until
+from tests.http.bots.calls import bot_action, bot_logs, create_bot
 from tests.http.test_hardening_live import SocketReader
-
-
-def _create(client, user, wallet_id, code, **fields):
-    body = {
-        "name": fields.pop("name", "bot"),
-        "code": code,
-        "wallet_id": wallet_id,
-        "capital": "1000",
-        "tick_seconds": "60",
-        **fields,
-    }
-    response = client.post("/api/bots", json=body, headers=user.headers)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def _post(client, user, bot_id, action):
-    response = client.post(f"/api/bots/{bot_id}/{action}", headers=user.headers)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def _logs(client, user, bot_id) -> list[str]:
-    response = client.get(f"/api/bots/{bot_id}/logs", headers=user.headers)
-    assert response.status_code == 200, response.text
-    return [line["message"] for line in response.json()["items"]]
 
 
 def _report(client, user, bot_id, prefix: str) -> Any:
     """The JSON a bot logged after `prefix`, once it has logged it."""
     line = wait_until(
-        lambda: next((m for m in _logs(client, user, bot_id) if m.startswith(prefix)), None),
+        lambda: next((m for m in bot_logs(client, user, bot_id) if m.startswith(prefix)), None),
         30,
         message=f"the bot's '{prefix}' log line",
     )
@@ -81,8 +56,8 @@ class Bot:
 
 
 def test_a_bot_reads_mid_book_candles_capital_positions_and_orders(client, alice, wallet):
-    bot = _create(client, alice, wallet["id"], MARKET_DATA_BOT)
-    _post(client, alice, bot["id"], "start")
+    bot = create_bot(client, alice, wallet["id"], MARKET_DATA_BOT)
+    bot_action(client, alice, bot["id"], "start")
     report = _report(client, alice, bot["id"], "market ")
     assert Decimal(report["best_bid"]) < Decimal(report["mid"]) < Decimal(report["best_ask"])
     assert report["candles"] >= 1
@@ -119,13 +94,13 @@ class Bot:
 
 
 def test_a_bots_state_survives_its_restart_and_is_bounded(client, alice, wallet):
-    bot = _create(client, alice, wallet["id"], STATE_BOT)
-    first_pid = _post(client, alice, bot["id"], "start")["pid"]
+    bot = create_bot(client, alice, wallet["id"], STATE_BOT)
+    first_pid = bot_action(client, alice, bot["id"], "start")["pid"]
     first = _report(client, alice, bot["id"], "state1 ")
     assert first == {"runs": 1, "levels": {"ETH": ["3000.5", "3100"]}, "scratch": "gone"}
     assert _report(client, alice, bot["id"], "too big1 ") not in ("?", None)
 
-    restarted = _post(client, alice, bot["id"], "restart")
+    restarted = bot_action(client, alice, bot["id"], "restart")
     assert restarted["status"] == "running"
     assert restarted["desired_state"] == "running"
     assert restarted["pid"] not in (None, first_pid)
@@ -144,8 +119,8 @@ def test_the_owner_sees_status_changes_and_log_lines_live_and_nobody_else_does(
         assert alice_ws.receive_json()["channel"] == "ready"
         assert bob_ws.receive_json()["channel"] == "ready"
         alice_frames, bob_frames = SocketReader(alice_ws), SocketReader(bob_ws)
-        bot = _create(client, alice, wallet["id"], code)
-        _post(client, alice, bot["id"], "start")
+        bot = create_bot(client, alice, wallet["id"], code)
+        bot_action(client, alice, bot["id"], "start")
 
         def status(state):
             return lambda f: (
@@ -166,7 +141,7 @@ def test_the_owner_sees_status_changes_and_log_lines_live_and_nobody_else_does(
         )
         assert line["data"]["bot_id"] == bot["id"]
         assert line["data"]["time"] > 0
-        _post(client, alice, bot["id"], "stop")
+        bot_action(client, alice, bot["id"], "stop")
         wait_until(lambda: alice_frames.find(status("stopped")), 30, message="stopped pushed")
         assert not bob_frames.find(lambda f: f["channel"].startswith("bot_"))
 
@@ -185,8 +160,8 @@ class Bot:
 def test_a_manual_order_on_the_bots_wallet_stays_manual_beside_the_bots_fills(
     client, alice, wallet
 ):
-    bot = _create(client, alice, wallet["id"], FILLING_BOT)
-    _post(client, alice, bot["id"], "start")
+    bot = create_bot(client, alice, wallet["id"], FILLING_BOT)
+    bot_action(client, alice, bot["id"], "start")
 
     def trades(**filters):
         params = {"wallet_id": wallet["id"], **filters}

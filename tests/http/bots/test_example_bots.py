@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.helpers import wait_until
+from tests.http.bots.calls import bot_logs, bot_trades
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "bots"
 DEADLINE = 20
@@ -46,18 +47,6 @@ def _create_and_start(client, user, wallet_id, name, **config_overrides):
     return bot
 
 
-def _trades(client, user, bot_id):
-    response = client.get("/api/trades", params={"bot_id": bot_id}, headers=user.headers)
-    assert response.status_code == 200, response.text
-    return response.json()["items"]
-
-
-def _logs(client, user, bot_id):
-    response = client.get(f"/api/bots/{bot_id}/logs", headers=user.headers)
-    assert response.status_code == 200, response.text
-    return [line["message"] for line in response.json()["items"]]
-
-
 def _resting(runtime, wallet, count):
     """Wait until the wallet (used by this one bot) has `count` resting orders; returns them."""
     return wait_until(
@@ -71,10 +60,10 @@ def _resting(runtime, wallet, count):
 
 
 def _assert_fills_then_stop(client, user, bot_id):
-    trades = wait_until(lambda: _trades(client, user, bot_id), DEADLINE, message="a bot fill")
+    trades = wait_until(lambda: bot_trades(client, user, bot_id), DEADLINE, message="a bot fill")
     assert all(t["bot_id"] == bot_id for t in trades)
     assert all(Decimal(t["size"]) > 0 for t in trades)
-    wait_until(lambda: any(m.startswith("fill ") for m in _logs(client, user, bot_id)), DEADLINE)
+    wait_until(lambda: any(m.startswith("fill ") for m in bot_logs(client, user, bot_id)), DEADLINE)
     response = client.post(f"/api/bots/{bot_id}/stop", headers=user.headers)
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "stopped"
@@ -125,4 +114,4 @@ def test_the_trend_bot_reads_candles_and_takes_a_position_with_a_market_order(
     bot = _create_and_start(client, alice, wallet["id"], "trend", threshold_bps="0")
     trades = _assert_fills_then_stop(client, alice, bot["id"])
     assert len({t["side"] for t in trades}) == 1
-    assert any(m.startswith("fast ") for m in _logs(client, alice, bot["id"]))
+    assert any(m.startswith("fast ") for m in bot_logs(client, alice, bot["id"]))
