@@ -31,6 +31,7 @@ from hyperdesk.persistence.models import Order
 from hyperdesk.runtime import Runtime
 from hyperdesk.settings import Settings
 from tests.fixtures.app import register_and_login
+from tests.fixtures.desk import DeskProcess
 from tests.helpers import free_port, wait_until
 from tests.paper.rawsign import l1_envelope, now_ms, order_action
 
@@ -229,55 +230,6 @@ class _Remote:
         response = requests.post(self.base_url + "/info", json=body, timeout=10)
         response.raise_for_status()
         return response.json()
-
-
-class DeskProcess:
-    """``python main.py`` on the paper network with its embedded exchange, as a new user runs it."""
-
-    def __init__(self, data_dir: Path, database_url: str) -> None:
-        self.base_url = f"http://127.0.0.1:{free_port()}"
-        self.paper_port = free_port()
-        self.paper_url = f"http://127.0.0.1:{self.paper_port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "main.py"],
-            cwd=ROOT,
-            env={
-                "PATH": os.environ.get("PATH", ""),
-                "HYPERDESK_PORT": self.base_url.rsplit(":", 1)[1],
-                "HYPERDESK_PAPER_PORT": str(self.paper_port),
-                "HYPERDESK_DATA_DIR": str(data_dir),
-                "HYPERDESK_DATABASE_URL": database_url,
-            },
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        wait_until(self._healthy, timeout=90, message="python main.py health")
-
-    def _healthy(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError(f"main.py exited: {self.process.communicate()[0]}")
-        try:
-            return requests.get(self.base_url + "/api/health", timeout=2).ok
-        except requests.ConnectionError:
-            return False
-
-    def api(self, method: str, path: str, token: str | None = None, **body: Any) -> Any:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = requests.request(
-            method, self.base_url + path, json=body or None, headers=headers, timeout=20
-        )
-        assert response.status_code < 300, response.text
-        return response.json()
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.communicate(timeout=30)
-
-    def terminate(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        output, _ = self.process.communicate(timeout=60)
-        assert self.process.returncode == 0, output
 
 
 def _order_status(database_url: str, cloid: str) -> str:

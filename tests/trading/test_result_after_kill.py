@@ -10,11 +10,7 @@ the row still says ``pending``. The restarted app asks the exchange by cloid bef
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,61 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from hyperdesk.persistence.models import Order
+from tests.fixtures.desk import DeskProcess
 from tests.fixtures.paper import PaperHandle
-from tests.helpers import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"
-
-
-class App:
-    """``python main.py`` on this test's paper exchange and database."""
-
-    def __init__(self, data_dir: Path, database_url: str, exchange_url: str) -> None:
-        self.base_url = f"http://127.0.0.1:{free_port()}"
-        self.process = subprocess.Popen(
-            [sys.executable, "main.py"],
-            cwd=ROOT,
-            env={
-                "PATH": os.environ.get("PATH", ""),
-                "HYPERDESK_PORT": self.base_url.rsplit(":", 1)[1],
-                "HYPERDESK_DATA_DIR": str(data_dir),
-                "HYPERDESK_DATABASE_URL": database_url,
-                "HYPERDESK_EXCHANGE_URL": exchange_url,
-            },
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(self._healthy, timeout=90, message="python main.py health")
-
-    def _healthy(self) -> bool:
-        assert self.process.poll() is None, "main.py exited"
-        try:
-            return requests.get(self.base_url + "/api/health", timeout=2).ok
-        except requests.ConnectionError:
-            return False
-
-    def call(self, method: str, path: str, token: str | None = None, **body: Any) -> Any:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = requests.request(
-            method, self.base_url + path, json=body or None, headers=headers, timeout=20
-        )
-        assert response.status_code < 300, response.text
-        return response.json()
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def terminate(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=60)
 
 
 @contextmanager
@@ -150,17 +100,17 @@ def data_dir(tmp_path: Path) -> Path:
 def test_an_order_answered_but_not_stored_when_the_server_is_killed_is_settled_by_cloid(
     database_url: str, data_dir: Path, paper_server: PaperHandle
 ):
-    app = App(data_dir, database_url, paper_server.base_url)
+    app = DeskProcess(data_dir, database_url, paper_server.base_url)
     try:
-        app.call("POST", "/api/auth/register", username="alice", password=PASSWORD)
-        token = app.call("POST", "/api/auth/login", username="alice", password=PASSWORD)
+        app.api("POST", "/api/auth/register", username="alice", password=PASSWORD)
+        token = app.api("POST", "/api/auth/login", username="alice", password=PASSWORD)
         token = token["access_token"]
-        wallet = app.call("POST", "/api/wallets", token, label="main")
-        app.call("POST", f"/api/wallets/{wallet['id']}/faucet", token, amount="100000")
+        wallet = app.api("POST", "/api/wallets", token, label="main")
+        app.api("POST", f"/api/wallets/{wallet['id']}/faucet", token, amount="100000")
         price = str(int(paper_server.exchange.mid("ETH") * Decimal("0.8")))
         lock = LockOnOrder(paper_server, database_url)
         try:
-            placed = app.call("POST", "/api/orders", token, wallet_id=wallet["id"], coin="ETH",
+            placed = app.api("POST", "/api/orders", token, wallet_id=wallet["id"], coin="ETH",
                               side="buy", size="0.1", price=price)  # fmt: skip
             assert placed["status"] == "resting", placed
             app.kill()  # the answer was given; its write is still waiting for the lock
@@ -170,15 +120,15 @@ def test_an_order_answered_but_not_stored_when_the_server_is_killed_is_settled_b
         assert row is not None, "the order row is written before the order is sent"
         assert (row.status, row.oid) == ("pending", None)  # killed before the result was stored
     finally:
-        app.terminate()
+        app.terminate(check=False)  # killed above; this only cleans up after a failure
 
-    app = App(data_dir, database_url, paper_server.base_url)  # reconciles before serving
+    app = DeskProcess(data_dir, database_url, paper_server.base_url)  # reconciles before serving
     try:
         row = _row(database_url, placed["cloid"])
         assert row is not None
         assert (row.status, row.oid) == ("resting", placed["oid"])
-        token = app.call("POST", "/api/auth/login", username="alice", password=PASSWORD)
-        listed = app.call("GET", f"/api/orders?wallet_id={wallet['id']}", token["access_token"])
+        token = app.api("POST", "/api/auth/login", username="alice", password=PASSWORD)
+        listed = app.api("GET", f"/api/orders?wallet_id={wallet['id']}", token["access_token"])
         assert [o["cloid"] for o in listed] == [placed["cloid"]]  # settled, never sent again
     finally:
         app.terminate()
