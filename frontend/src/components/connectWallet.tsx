@@ -6,6 +6,7 @@ import { useState } from "preact/hooks";
 import { ApiError, request, type Wallet } from "../api";
 import { refreshWallets } from "../data";
 import { ErrorText } from "./ui";
+import { WalletLabelInput } from "./walletLabelInput";
 
 interface Eip1193 {
   request(args: { method: string; params?: unknown[] }): Promise<unknown>;
@@ -116,14 +117,7 @@ export function ConnectWallet({ onConnected }: { onConnected?: (wallet: Wallet) 
         <form onSubmit={connect}>
           <div class="field">
             <label for="connect-label">Label</label>
-            <input
-              id="connect-label"
-              name="connect_label"
-              required
-              maxLength={100}
-              value={label}
-              onInput={(e) => setLabel(e.currentTarget.value)}
-            />
+            <WalletLabelInput id="connect-label" name="connect_label" value={label} onInput={setLabel} />
           </div>
           <button type="submit" disabled={busy}>
             Connect browser wallet

@@ -99,3 +99,15 @@ export function WalletPicker(props: {
     </select>
   );
 }
+
+/** One figure in a row of `.stats`: a label over its value, the value toned (pos/neg) if given. */
+export function Stat(props: { label: string; value: ComponentChildren; tone?: string; testid?: string }) {
+  return (
+    <div class="stat">
+      <span>{props.label}</span>
+      <strong class={props.tone} data-testid={props.testid}>
+        {props.value}
+      </strong>
+    </div>
+  );
+}

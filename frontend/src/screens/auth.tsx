@@ -14,9 +14,6 @@ async function logIn(username: string, password: string): Promise<void> {
 }
 
 export function Login() {
-  const [username, setUsername] = useState("");
-  const [password, setPassword] = useState("");
-  const { busy, error, run } = useAction();
   const ended = useStore(sessionEnded);
   return (
     <section class="panel narrow">
@@ -26,36 +23,7 @@ export function Login() {
           {ended}
         </p>
       ) : null}
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          run(() => logIn(username.trim(), password));
-        }}
-      >
-        <Field label="Username">
-          <input
-            name="username"
-            autocomplete="username"
-            required
-            value={username}
-            onInput={(e) => setUsername(e.currentTarget.value)}
-          />
-        </Field>
-        <Field label="Password">
-          <input
-            name="password"
-            type="password"
-            autocomplete="current-password"
-            required
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-          />
-        </Field>
-        <ErrorText error={error} />
-        <button type="submit" disabled={busy}>
-          Log in
-        </button>
-      </form>
+      <CredentialsForm newAccount={false} submitLabel="Log in" submit={logIn} />
       <p>
         New here? <a href="/register">Create an account</a>.
       </p>
@@ -64,50 +32,66 @@ export function Login() {
 }
 
 export function Register() {
-  const [username, setUsername] = useState("");
-  const [password, setPassword] = useState("");
-  const { busy, error, run } = useAction();
   return (
     <section class="panel narrow">
       <h1>Create an account</h1>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          run(async () => {
-            await api.register(username.trim(), password);
-            await logIn(username.trim(), password);
-          });
+      <CredentialsForm
+        newAccount
+        submitLabel="Register"
+        submit={async (username, password) => {
+          await api.register(username, password);
+          await logIn(username, password);
         }}
-      >
-        <Field label="Username" hint="3 to 32 letters, digits, '_', '.' or '-'.">
-          <input
-            name="username"
-            autocomplete="username"
-            required
-            minLength={3}
-            maxLength={32}
-            value={username}
-            onInput={(e) => setUsername(e.currentTarget.value)}
-          />
-        </Field>
-        <Field label="Password" hint="A long passphrase is best.">
-          <input
-            name="password"
-            type="password"
-            autocomplete="new-password"
-            required
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-          />
-        </Field>
-        <ErrorText error={error} />
-        <button type="submit" disabled={busy}>
-          Register
-        </button>
-      </form>
+      />
       <p>
         Have an account? <a href="/login">Log in</a>.
       </p>
     </section>
+  );
+}
+
+/** The username and password both screens ask for; a new account is told the rules up front. */
+function CredentialsForm(props: {
+  newAccount: boolean;
+  submitLabel: string;
+  submit: (username: string, password: string) => Promise<void>;
+}) {
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const { busy, error, run } = useAction();
+  const fresh = props.newAccount;
+  return (
+    <form
+      onSubmit={(e) => {
+        e.preventDefault();
+        run(() => props.submit(username.trim(), password));
+      }}
+    >
+      <Field label="Username" hint={fresh ? "3 to 32 letters, digits, '_', '.' or '-'." : undefined}>
+        <input
+          name="username"
+          autocomplete="username"
+          required
+          minLength={fresh ? 3 : undefined}
+          maxLength={fresh ? 32 : undefined}
+          value={username}
+          onInput={(e) => setUsername(e.currentTarget.value)}
+        />
+      </Field>
+      <Field label="Password" hint={fresh ? "A long passphrase is best." : undefined}>
+        <input
+          name="password"
+          type="password"
+          autocomplete={fresh ? "new-password" : "current-password"}
+          required
+          value={password}
+          onInput={(e) => setPassword(e.currentTarget.value)}
+        />
+      </Field>
+      <ErrorText error={error} />
+      <button type="submit" disabled={busy}>
+        {props.submitLabel}
+      </button>
+    </form>
   );
 }

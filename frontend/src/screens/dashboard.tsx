@@ -1,7 +1,7 @@
 // Dashboard: equity, PnL, positions and open orders across every wallet.
 import { useEffect, useState } from "preact/hooks";
 import { api, type Account, type OpenOrder, type TradeSummary, type Wallet } from "../api";
-import { ErrorText, Panel, useLoad } from "../components/ui";
+import { ErrorText, Panel, Stat, useLoad } from "../components/ui";
 import { loadMarkets, refreshWallets } from "../data";
 import * as fmt from "../format";
 import { on } from "../live";
@@ -87,17 +87,6 @@ export function Dashboard() {
             {r.wallet.label}: <ErrorText error={r.error} />
           </p>
         ))}
-    </div>
-  );
-}
-
-function Stat(props: { label: string; value: string; tone?: string; testid?: string }) {
-  return (
-    <div class="stat">
-      <span>{props.label}</span>
-      <strong class={props.tone ?? ""} data-testid={props.testid}>
-        {props.value}
-      </strong>
     </div>
   );
 }

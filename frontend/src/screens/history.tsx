@@ -2,7 +2,8 @@
 // the API's cursor, summarised, and downloadable as CSV.
 import { useEffect, useState } from "preact/hooks";
 import { api, type Trade, type TradeFilter, type TradeSummary } from "../api";
-import { ErrorText, Field, Panel, useAction, WalletPicker } from "../components/ui";
+import { TradesTable } from "../components/tradesTable";
+import { ErrorText, Field, Panel, Stat, useAction, WalletPicker } from "../components/ui";
 import { refreshWallets, wallets as walletStore } from "../data";
 import * as fmt from "../format";
 import { useStore } from "../store";
@@ -126,61 +127,16 @@ export function History() {
       </Panel>
       {summary ? (
         <div class="stats" data-testid="summary">
-          <div class="stat">
-            <span>Trades</span>
-            <strong>{summary.trades}</strong>
-          </div>
-          <div class="stat">
-            <span>Volume</span>
-            <strong>{fmt.usd(summary.volume)}</strong>
-          </div>
-          <div class="stat">
-            <span>Fees</span>
-            <strong>{fmt.usd(summary.fees)}</strong>
-          </div>
-          <div class="stat">
-            <span>Net PnL</span>
-            <strong class={fmt.tone(summary.net_pnl)}>{fmt.usd(summary.net_pnl)}</strong>
-          </div>
+          <Stat label="Trades" value={summary.trades} />
+          <Stat label="Volume" value={fmt.usd(summary.volume)} />
+          <Stat label="Fees" value={fmt.usd(summary.fees)} />
+          <Stat label="Net PnL" value={fmt.usd(summary.net_pnl)} tone={fmt.tone(summary.net_pnl)} />
         </div>
       ) : null}
       <Panel title="Fills">
         <ErrorText error={page.error} />
         {items.length === 0 && !page.busy ? <p>No trades match.</p> : null}
-        {items.length ? (
-          <div class="scroll">
-            <table data-testid="history">
-              <thead>
-                <tr>
-                  <th>Time</th>
-                  <th>Wallet</th>
-                  <th>Source</th>
-                  <th>Coin</th>
-                  <th>Side</th>
-                  <th>Price</th>
-                  <th>Size</th>
-                  <th>Fee</th>
-                  <th>Closed PnL</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((t) => (
-                  <tr key={t.id}>
-                    <td>{fmt.time(t.time)}</td>
-                    <td>{labels.get(t.wallet_id) ?? t.wallet_id}</td>
-                    <td>{t.bot_id ? `bot ${t.bot_id}` : t.source}</td>
-                    <td>{t.coin}</td>
-                    <td class={t.side === "buy" ? "pos" : "neg"}>{t.side}</td>
-                    <td>{fmt.price(t.price)}</td>
-                    <td>{t.size}</td>
-                    <td>{fmt.usd(t.fee)}</td>
-                    <td class={fmt.tone(t.closed_pnl)}>{fmt.usd(t.closed_pnl)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : null}
+        {items.length ? <TradesTable trades={items} testId="history" walletLabels={labels} /> : null}
         {items.length ? (
           <p role="status" data-testid="history-count">
             Showing {items.length}

@@ -2,9 +2,10 @@
 // delegations (each locked for a while after it is made) and staking balances.
 import { useState } from "preact/hooks";
 import { ApiError } from "../api";
-import { ErrorText, Panel, useAction, useLoad } from "../components/ui";
+import { ErrorText, Panel, Stat, useLoad } from "../components/ui";
 import * as fmt from "../format";
 import { earnApi, percent, type Staking as StakingState, unlockText } from "./earnApi";
+import { AmountField, MoveDone, useEarnMove } from "./earnMove";
 import { EarnWalletPicker, useEarnWallet } from "./earnWallet";
 
 function hype(amount: string): string {
@@ -19,24 +20,25 @@ export function Staking() {
     [wallet.walletId],
   );
   const [validator, setValidator] = useState("");
-  const [amount, setAmount] = useState("");
-  const [done, setDone] = useState("");
-  const act = useAction();
+  const move = useEarnMove();
   const names = new Map((validators.data ?? []).map((v) => [v.validator, v.name]));
   const summary = mine.data?.summary;
 
   const stake = (kind: "delegate" | "undelegate") =>
-    act.run(async () => {
-      setDone("");
-      if (!wallet.walletId) throw new ApiError(0, "NO_WALLET", "Choose a verified wallet first.");
-      if (!validator) throw new ApiError(0, "NO_VALIDATOR", "Choose a validator.");
-      const result = await earnApi.stake(kind, wallet.walletId, validator, amount.trim());
-      if (!result.ok) throw new ApiError(0, "REFUSED", result.detail || `The ${kind} was refused.`);
-      setDone(`${kind === "delegate" ? "Delegated" : "Undelegated"} ${hype(amount.trim())} ${kind === "delegate" ? "to" : "from"} ${names.get(validator) ?? validator}.`);
-      setAmount("");
-      mine.reload();
-      validators.reload();
-    });
+    move.send(
+      kind,
+      wallet.walletId,
+      (walletId, amount) => {
+        if (!validator) throw new ApiError(0, "NO_VALIDATOR", "Choose a validator.");
+        return earnApi.stake(kind, walletId, validator, amount);
+      },
+      (amount) =>
+        `${kind === "delegate" ? "Delegated" : "Undelegated"} ${hype(amount)} ${kind === "delegate" ? "to" : "from"} ${names.get(validator) ?? validator}.`,
+      () => {
+        mine.reload();
+        validators.reload();
+      },
+    );
 
   return (
     <div class="stack">
@@ -44,20 +46,12 @@ export function Staking() {
       <EarnWalletPicker {...wallet} />
       {summary ? (
         <div class="stats" data-testid="staking-summary">
-          <div class="stat">
-            <span>Delegated</span>
-            <strong data-testid="delegated">{hype(summary.delegated)}</strong>
-          </div>
-          <div class="stat">
-            <span>Staking balance, not delegated</span>
-            <strong>{hype(summary.undelegated)}</strong>
-          </div>
-          <div class="stat">
-            <span>Pending withdrawal</span>
-            <strong>
-              {hype(summary.total_pending_withdrawal)} ({summary.pending_withdrawals})
-            </strong>
-          </div>
+          <Stat label="Delegated" value={hype(summary.delegated)} testid="delegated" />
+          <Stat label="Staking balance, not delegated" value={hype(summary.undelegated)} />
+          <Stat
+            label="Pending withdrawal"
+            value={`${hype(summary.total_pending_withdrawal)} (${summary.pending_withdrawals})`}
+          />
         </div>
       ) : null}
       <ErrorText error={mine.error} />
@@ -116,23 +110,16 @@ export function Staking() {
               ))}
             </select>
           </div>
-          <div class="field">
-            <label for="stake-amount">Amount (HYPE)</label>
-            <input id="stake-amount" name="stake_amount" inputMode="decimal" required value={amount} onInput={(e) => setAmount(e.currentTarget.value)} />
-          </div>
-          <button type="submit" disabled={act.busy}>
+          <AmountField id="stake-amount" name="stake_amount" label="Amount (HYPE)" value={move.amount} onInput={move.setAmount} />
+          <button type="submit" disabled={move.busy}>
             Delegate
           </button>
-          <button type="button" disabled={act.busy} onClick={() => stake("undelegate")}>
+          <button type="button" disabled={move.busy} onClick={() => stake("undelegate")}>
             Undelegate
           </button>
         </form>
-        {done ? (
-          <p role="status" data-testid="stake-done">
-            {done}
-          </p>
-        ) : null}
-        <ErrorText error={act.error} />
+        <MoveDone text={move.done} testid="stake-done" />
+        <ErrorText error={move.error} />
       </Panel>
       <Panel title="My delegations">
         {mine.data && mine.data.delegations.length === 0 ? <p>This wallet delegates to no validator.</p> : null}

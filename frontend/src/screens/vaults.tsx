@@ -1,10 +1,10 @@
 // Vaults: every vault with its APR and TVL, one vault's details, deposit and withdraw (with the
 // lock-up a deposit starts), and the chosen wallet's equity in each vault and when it unlocks.
 import { useEffect, useState } from "preact/hooks";
-import { ApiError } from "../api";
-import { ErrorText, Panel, useAction, useLoad } from "../components/ui";
+import { ErrorText, Panel, useLoad } from "../components/ui";
 import * as fmt from "../format";
 import { earnApi, percent, unlockText, type VaultDetails, type VaultEquity } from "./earnApi";
+import { AmountField, MoveDone, useEarnMove } from "./earnMove";
 import { EarnWalletPicker, useEarnWallet } from "./earnWallet";
 
 export function Vaults() {
@@ -98,24 +98,22 @@ export function Vaults() {
 
 function VaultPanel(props: { address: string; walletId: number | null; onMoved: () => void }) {
   const details = useLoad(() => earnApi.vault(props.address), [props.address]);
-  const [amount, setAmount] = useState("");
-  const [done, setDone] = useState("");
-  const move = useAction();
+  const move = useEarnMove();
   const v: VaultDetails | null = details.data;
 
-  useEffect(() => setDone(""), [props.address]);
+  useEffect(() => move.setDone(""), [props.address]);
 
   const transfer = (kind: "deposit" | "withdraw") =>
-    move.run(async () => {
-      setDone("");
-      if (!props.walletId) throw new ApiError(0, "NO_WALLET", "Choose a verified wallet first.");
-      const result = await earnApi.vaultTransfer(props.address, kind, props.walletId, amount.trim());
-      if (!result.ok) throw new ApiError(0, "REFUSED", result.detail || `The ${kind} was refused.`);
-      setDone(kind === "deposit" ? `Deposited ${fmt.usd(amount.trim())}.` : `Withdrew ${fmt.usd(amount.trim())}.`);
-      setAmount("");
-      props.onMoved();
-      details.reload();
-    });
+    move.send(
+      kind,
+      props.walletId,
+      (walletId, amount) => earnApi.vaultTransfer(props.address, kind, walletId, amount),
+      (amount) => (kind === "deposit" ? `Deposited ${fmt.usd(amount)}.` : `Withdrew ${fmt.usd(amount)}.`),
+      () => {
+        props.onMoved();
+        details.reload();
+      },
+    );
 
   return (
     <section class="panel" aria-labelledby="vault-title" data-testid="vault-details">
@@ -149,17 +147,7 @@ function VaultPanel(props: { address: string; walletId: number | null; onMoved: 
           </p>
           {v.allow_deposits ? null : <p class="error">This vault takes no deposits now.</p>}
           <form class="inline" onSubmit={(e) => (e.preventDefault(), transfer("deposit"))}>
-            <div class="field">
-              <label for="vault-amount">Amount (USDC)</label>
-              <input
-                id="vault-amount"
-                name="vault_amount"
-                inputMode="decimal"
-                required
-                value={amount}
-                onInput={(e) => setAmount(e.currentTarget.value)}
-              />
-            </div>
+            <AmountField id="vault-amount" name="vault_amount" label="Amount (USDC)" value={move.amount} onInput={move.setAmount} />
             <button type="submit" disabled={move.busy || !v.allow_deposits}>
               Deposit
             </button>
@@ -167,11 +155,7 @@ function VaultPanel(props: { address: string; walletId: number | null; onMoved: 
               Withdraw
             </button>
           </form>
-          {done ? (
-            <p role="status" data-testid="vault-done">
-              {done}
-            </p>
-          ) : null}
+          <MoveDone text={move.done} testid="vault-done" />
           <ErrorText error={move.error} />
         </>
       ) : null}

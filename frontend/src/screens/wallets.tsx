@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, type Account, type Wallet } from "../api";
 import { ErrorText, Field, Panel, useAction, useLoad } from "../components/ui";
 import { ApproveWithBrowserWallet, ConnectWallet } from "../components/connectWallet";
+import { WalletLabelInput } from "../components/walletLabelInput";
 import { health, refreshWallets, wallets as walletStore } from "../data";
 import * as fmt from "../format";
 import { useStore } from "../store";
@@ -186,13 +187,7 @@ function GenerateForm({ onCreated }: { onCreated: (w: Wallet) => void }) {
         }}
       >
         <Field label="Label">
-          <input
-            name="generate_label"
-            required
-            maxLength={100}
-            value={label}
-            onInput={(e) => setLabel(e.currentTarget.value)}
-          />
+          <WalletLabelInput name="generate_label" value={label} onInput={setLabel} />
         </Field>
         <ErrorText error={error} />
         <button type="submit" disabled={busy}>
@@ -230,13 +225,7 @@ function ImportForm({ onCreated }: { onCreated: (w: Wallet) => void }) {
         }}
       >
         <Field label="Label">
-          <input
-            name="import_label"
-            required
-            maxLength={100}
-            value={label}
-            onInput={(e) => setLabel(e.currentTarget.value)}
-          />
+          <WalletLabelInput name="import_label" value={label} onInput={setLabel} />
         </Field>
         <Field label="Private key" hint="64 hex digits; sent once over this connection, never shown again.">
           <input

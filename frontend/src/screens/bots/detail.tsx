@@ -2,7 +2,8 @@
 // the cumulative PnL chart, and its log.
 import { useEffect, useState } from "preact/hooks";
 import type { Trade } from "../../api";
-import { ErrorText, useAction } from "../../components/ui";
+import { TradesTable } from "../../components/tradesTable";
+import { ErrorText, Stat, useAction } from "../../components/ui";
 import { wallets as walletStore } from "../../data";
 import * as fmt from "../../format";
 import { on } from "../../live";
@@ -158,46 +159,8 @@ export function BotDetail(props: { botId: number; onEdit: (bot: Bot) => void; on
       <section class="panel" aria-labelledby="bot-trades-title">
         <h2 id="bot-trades-title">Fills</h2>
         {trades.length === 0 ? <p>No fills yet.</p> : null}
-        {trades.length ? (
-          <div class="scroll">
-            <table data-testid="bot-trades">
-              <thead>
-                <tr>
-                  <th>Time</th>
-                  <th>Coin</th>
-                  <th>Side</th>
-                  <th>Price</th>
-                  <th>Size</th>
-                  <th>Fee</th>
-                  <th>Closed PnL</th>
-                </tr>
-              </thead>
-              <tbody>
-                {trades.map((t) => (
-                  <tr key={t.id}>
-                    <td>{fmt.time(t.time)}</td>
-                    <td>{t.coin}</td>
-                    <td class={t.side === "buy" ? "pos" : "neg"}>{t.side}</td>
-                    <td>{fmt.price(t.price)}</td>
-                    <td>{t.size}</td>
-                    <td>{fmt.usd(t.fee)}</td>
-                    <td class={fmt.tone(t.closed_pnl)}>{fmt.usd(t.closed_pnl)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : null}
+        {trades.length ? <TradesTable trades={trades} testId="bot-trades" /> : null}
       </section>
-    </div>
-  );
-}
-
-function Stat(props: { label: string; value: string; tone?: string }) {
-  return (
-    <div class="stat">
-      <span>{props.label}</span>
-      <strong class={props.tone}>{props.value}</strong>
     </div>
   );
 }

@@ -110,25 +110,11 @@ export function OrderForm(props: { walletId: number; market: Market; onPlaced: (
           ) : null}
         </div>
         <Field label={`Size (${market.coin})`} hint={`Up to ${market.sz_decimals} decimals`}>
-          <input
-            name="size"
-            inputMode="decimal"
-            autocomplete="off"
-            aria-invalid={problem?.field === "size"}
-            value={size}
-            onInput={(e) => setSize(e.currentTarget.value)}
-          />
+          <DraftInput name="size" field="size" problem={problem} value={size} onInput={setSize} />
         </Field>
         {kind === "limit" ? (
           <Field label="Price (USD)">
-            <input
-              name="price"
-              inputMode="decimal"
-              autocomplete="off"
-              aria-invalid={problem?.field === "price"}
-              value={price}
-              onInput={(e) => setPrice(e.currentTarget.value)}
-            />
+            <DraftInput name="price" field="price" problem={problem} value={price} onInput={setPrice} />
           </Field>
         ) : null}
         {isTrigger ? (
@@ -136,14 +122,7 @@ export function OrderForm(props: { walletId: number; market: Market; onPlaced: (
             label="Trigger price (USD)"
             hint={`A market order when the mark crosses it, filling at most ${TRIGGER_SLIPPAGE_PERCENT}% beyond`}
           >
-            <input
-              name="trigger_price"
-              inputMode="decimal"
-              autocomplete="off"
-              aria-invalid={problem?.field === "trigger"}
-              value={trigger}
-              onInput={(e) => setTrigger(e.currentTarget.value)}
-            />
+            <DraftInput name="trigger_price" field="trigger" problem={problem} value={trigger} onInput={setTrigger} />
           </Field>
         ) : null}
         <label class="check">
@@ -222,5 +201,25 @@ function LeverageForm(props: { walletId: number; market: Market }) {
         </p>
       ) : null}
     </form>
+  );
+}
+
+/** One of the order's amounts: typed as a decimal, marked invalid while the check blames it. */
+function DraftInput(props: {
+  name: string;
+  field: DraftField;
+  problem: Problem | null;
+  value: string;
+  onInput: (value: string) => void;
+}) {
+  return (
+    <input
+      name={props.name}
+      inputMode="decimal"
+      autocomplete="off"
+      aria-invalid={props.problem?.field === props.field}
+      value={props.value}
+      onInput={(e) => props.onInput(e.currentTarget.value)}
+    />
   );
 }
