@@ -143,7 +143,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-
 def _market_options(config: PaperConfig, args: argparse.Namespace) -> PaperConfig:
     """The market model: a --config file first, then the flags that override it."""
     if args.config is not None:

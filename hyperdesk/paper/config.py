@@ -29,6 +29,8 @@ class LiquiditySpec:
     """What a taker consumed comes back by half over this time (and the mid with it)."""
     taker_flow_notional_per_s: Decimal | None = None
     """USD a second that simulated takers trade into resting user orders the market crossed."""
+    print_notional: Decimal | None = None
+    """Typical USD size of one synthetic print on the tape (synthetic_prints.py)."""
 
 
 @dataclass(frozen=True)
@@ -291,6 +293,13 @@ class PaperConfig:
     """The ``synthetic_*`` values are defaults; each instrument's ``LiquiditySpec`` overrides them
     (the default instruments all do, see ``BTC_LIQUIDITY`` and the others above)."""
     market_maker_address: str = "0x000000000000000000000000000000000000beef"
+    synthetic_prints_enabled: bool = True
+    """Let the simulated market print its own trades (tape, candles, 24 h volume); they fill no
+    user order and touch no account (synthetic_prints.py)."""
+    synthetic_prints_per_minute: float = 12.0
+    """Mean number of synthetic prints a minute per coin (0 = none)."""
+    synthetic_print_notional: Decimal = Decimal(5_000)
+    """Typical USD size of a synthetic print; a coin's ``LiquiditySpec.print_notional`` overrides."""
     candle_history_minutes: int = 24 * 60
     """Minutes of 1m candle history synthesised before start so charts are not empty."""
 

@@ -43,6 +43,7 @@ from hyperdesk.paper.numbers import USD_QUANTUM, parse_decimal, wire, wire_px, w
 from hyperdesk.paper.oracle import MarkState, book_price, update_mark
 from hyperdesk.paper.prices import PriceProcess
 from hyperdesk.paper.staking import Delegator
+from hyperdesk.paper.synthetic_prints import Print, PrintFlow
 from hyperdesk.paper.twap import TwapBook
 from hyperdesk.paper.vaults import Vault, create_vault
 from hyperdesk.protocol.rules import (
@@ -151,6 +152,12 @@ class Engine:
             if not inst.is_spot:
                 self.funding_acc[inst.coin] = FundingAccumulator()
                 self.funding_history[inst.coin] = []
+        # The simulated market's own trades (synthetic_prints.py); None when switched off.
+        self.print_flow: PrintFlow | None = None
+        if config.synthetic_prints_enabled and config.synthetic_prints_per_minute > 0:
+            self.print_flow = PrintFlow(
+                config, self.instruments.all(), self.oracle_source, self._center, now
+            )
         self.accounts: dict[str, Account] = {}
         self.agents: dict[str, Agent] = {}
         self.orders: dict[int, Order] = {}
@@ -207,14 +214,51 @@ class Engine:
             sources[inst.coin] = base if inst.is_spot and base in perps else inst.coin
         return sources
 
+    def _center(self, inst: Instrument, raw: Decimal) -> Decimal:
+        """Where the synthetic market quotes for a raw oracle price (after the perp's basis)."""
+        basis = self.basis.get(inst.coin)
+        if basis:
+            raw = raw * (1 + basis)
+        return nearest_valid_price(raw, inst.sz_decimals, is_spot=inst.is_spot)
+
+    def _advance_prices(self, now: int) -> None:
+        """Take the price path's grid steps up to ``now``, with the market's prints on them."""
+        flow = self.print_flow
+        self.prices.advance_to(now, self.config.volatility_scale, flow)
+        if flow is not None and flow.pending:
+            for p in flow.drain():
+                self._print(p)
+
+    def _print(self, p: Print) -> None:
+        """Put one synthetic trade on the tape, the candles and the 24 h volume (no account)."""
+        tid = self.next_tid
+        self.next_tid += 1
+        mm = self.config.market_maker_address
+        minutes = self.candles.series().get((p.coin, "1m"))
+        # A user trade or re-quote between ticks may already have opened a later minute than this
+        # grid step's: the print joins that one rather than be dropped as late candle data.
+        ts = max(p.time, minutes[-1].t) if minutes else p.time
+        self._pending_trades.setdefault(p.coin, []).append(
+            {
+                "coin": p.coin,
+                "side": "B" if p.is_buy else "A",
+                "px": wire(p.px),
+                "sz": wire(p.sz),
+                "hash": p.hash,
+                "time": ts,
+                "tid": tid,
+                "users": [mm, mm],
+            }
+        )
+        self.last_trade_px[p.coin] = p.px
+        self.candles.record(p.coin, ts, p.px, volume=p.sz, trades=1)
+        self._dirty_candles.add(p.coin)
+
     def _requote(self, inst: Instrument, now: int) -> None:
         raw = self.prices.price(self.oracle_source[inst.coin])
         grid = (inst.sz_decimals, inst.is_spot)
         self.oracle_px[inst.coin] = nearest_valid_price(raw, grid[0], is_spot=grid[1])
-        basis = self.basis.get(inst.coin)
-        if basis:
-            raw = raw * (1 + basis)
-        mid = nearest_valid_price(raw, grid[0], is_spot=grid[1])
+        mid = self._center(inst, raw)
         liquidity = self.liquidity.get(inst.coin)
         if liquidity is None:
             params = liquidity_params(inst.coin, self.config)
@@ -385,7 +429,7 @@ class Engine:
         dt = max(0, now - self.last_tick_ms)
         self.last_tick_ms = max(self.last_tick_ms, now)
         self._accrue_funding(now)
-        self.prices.advance_to(now, self.config.volatility_scale)
+        self._advance_prices(now)
         for inst in self.instruments.all():
             self._requote(inst, now)
         for vault in self.vaults.values():
@@ -401,7 +445,7 @@ class Engine:
         now = self.clock.now_ms()
         self._accrue_funding(now)
         source = self.oracle_source[coin]
-        self.prices.advance_to(now, self.config.volatility_scale)  # the path up to now first
+        self._advance_prices(now)  # the path up to now first
         self.prices.set_price(source, px)
         for other in self.instruments.all():
             if self.oracle_source[other.coin] == source:

@@ -27,7 +27,7 @@ import math
 import random
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 MS_PER_YEAR = 365 * 24 * 3600 * 1000
 MS_PER_DAY = 24 * 3600 * 1000
@@ -86,6 +86,41 @@ class _Walk:
     cached: Decimal | None = None
 
 
+class StepObserver(Protocol):
+    """Something that watches grid steps inside one advance (synthetic_prints.py).
+
+    ``step`` is called for a grid point only when its time is at least ``due_ms``, so an observer
+    with nothing due costs the price loop one comparison a step."""
+
+    due_ms: float
+
+    def step(self, t_ms: int, view: StepView) -> None: ...
+
+
+class StepView:
+    """The path at one grid step inside ``_run``, before the walks are updated at its end."""
+
+    def __init__(
+        self, process: PriceProcess, moves: list[float], last: list[float], step_ms: int
+    ) -> None:
+        self._index = {coin: i for i, coin in enumerate(process._walks)}
+        self._walks = process._walks
+        self._moves = moves
+        self._last = last
+        self.step_ms = step_ms
+
+    def price(self, coin: str) -> Decimal:
+        """The raw price at this step; at the last step of a run, exactly what ``price`` gives
+        once the run is over (the same float sum, the same rounding)."""
+        walk = self._walks[coin]
+        factor = Decimal(repr(math.exp(walk.log_move + self._moves[self._index[coin]])))
+        return (walk.level * factor).quantize(_RAW_QUANTUM)
+
+    def move(self, coin: str) -> float:
+        """The coin's log return over this one step."""
+        return self._last[self._index[coin]]
+
+
 class PriceProcess:
     """Raw (unrounded) prices of every coin; the engine rounds them onto the tick grid."""
 
@@ -131,8 +166,12 @@ class PriceProcess:
         walk = self._walks[coin]
         walk.level, walk.log_move, walk.cached = px, 0.0, None
 
-    def advance_to(self, now_ms: int, volatility_scale: float = 1.0) -> int:
-        """Take every grid step up to ``now_ms``; return how many were taken."""
+    def advance_to(
+        self, now_ms: int, volatility_scale: float = 1.0, observer: StepObserver | None = None
+    ) -> int:
+        """Take every grid step up to ``now_ms``; return how many were taken.
+
+        ``observer`` sees each step it is due for (frozen prices take no steps it could see)."""
         step = self.model.step_ms
         steps = (now_ms - self.grid_ms) // step
         if steps <= 0:
@@ -140,10 +179,16 @@ class PriceProcess:
         self.grid_ms += steps * step
         if volatility_scale == 0:
             return steps  # frozen prices: nothing to draw, nothing moves
-        self._run(steps, volatility_scale)
+        self._run(steps, volatility_scale, observer, self.grid_ms - steps * step)
         return steps
 
-    def _run(self, steps: int, volatility_scale: float) -> None:
+    def _run(
+        self,
+        steps: int,
+        volatility_scale: float,
+        observer: StepObserver | None = None,
+        start_ms: int = 0,
+    ) -> None:
         model = self.model
         dt = model.step_ms / MS_PER_YEAR
         day = MS_PER_DAY / MS_PER_YEAR
@@ -164,6 +209,9 @@ class PriceProcess:
             for w in walks
         ]
         moves = [0.0] * len(walks)
+        last = [0.0] * len(walks)
+        view = StepView(self, moves, last, model.step_ms) if observer is not None else None
+        t = start_ms
         market_gauss, market_random = self._market.gauss, self._market.random
         regime = self.regime
         for _ in range(steps):
@@ -180,6 +228,10 @@ class PriceProcess:
                 if jumped:
                     x += jump_sd * (weight * z_jump + own * gauss(0.0, 1.0))
                 moves[i] += x
+                last[i] = x
+            t += model.step_ms
+            if view is not None and observer is not None and t >= observer.due_ms:
+                observer.step(t, view)
         self.regime = regime
         for walk, move in zip(walks, moves, strict=True):
             walk.log_move += move

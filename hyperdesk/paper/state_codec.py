@@ -198,6 +198,8 @@ def dump_engine(engine: Engine) -> dict[str, Any]:
         "twaps": engine.twaps.dump(),
         "risk": _risk_out(engine),
         "liquidity": {coin: liq.dump() for coin, liq in engine.liquidity.items()},
+        # The synthetic prints' generators and next arrivals: the tape continues exactly.
+        "print_flow": engine.print_flow.dump() if engine.print_flow is not None else None,
         "next_oid": engine.next_oid,
         "next_tid": engine.next_tid,
         "hash_counter": engine.hash_counter,
@@ -369,6 +371,9 @@ def _load(engine: Engine, state: dict[str, Any], now_ms: int) -> None:
     engine.recent_trades = {
         coin: deque(trades, maxlen=RECENT_TRADES) for coin, trades in state["recent_trades"].items()
     }
+    saved_flow = state.get("print_flow")  # absent before the market printed
+    if saved_flow and engine.print_flow is not None:
+        engine.print_flow.load(saved_flow)
     saved_liquidity = state.get("liquidity", {})  # absent before the market reacted
     for coin, inst in engine.by_coin.items():
         params = liquidity_params(coin, engine.config)
