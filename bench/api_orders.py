@@ -94,6 +94,29 @@ class WeightMeter:
 METER = WeightMeter()
 
 
+class AppCpu:
+    """CPU seconds the app process (all its threads) spent, from /proc: a figure that, unlike
+    latency, does not move much when other work shares the machine's cores."""
+
+    pid: int | None = None
+
+    @classmethod
+    def seconds(cls) -> float | None:
+        try:
+            fields = Path(f"/proc/{cls.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    @classmethod
+    def idle_rate(cls, seconds: float = 2.0) -> float | None:
+        """CPU seconds per second with no requests (stream, ticker, timers)."""
+        before = cls.seconds()
+        time.sleep(seconds)
+        after = cls.seconds()
+        return None if before is None or after is None else (after - before) / seconds
+
+
 class OutOfTime(Exception):
     """The run's time budget is spent; phases report what they measured so far."""
 
@@ -545,6 +568,7 @@ def main() -> int:
                 paper_port,
             )
             processes.append((app, "app"))
+            AppCpu.pid = app.pid
             METER.since = time.monotonic()
             print(f"database   {database_name}")
             print(f"paper      {paper_url} ({where})")
@@ -581,9 +605,19 @@ def _run(args, clients, concurrent_orders, clock, paper_url, app_url) -> None:
     sdk_place, sdk_cancel = sdk_limit_orders(paper_url, args.orders, clock)
     _line("sdk Exchange.order", sdk_place)
     _line("sdk Exchange.cancel", sdk_cancel)
+    idle = AppCpu.idle_rate()
+    cpu_before, t_before = AppCpu.seconds(), time.perf_counter()
     api_place, api_cancel, _ = platform_limit_orders(user, price, args.orders, clock)
+    cpu_after, wall = AppCpu.seconds(), time.perf_counter() - t_before
     _line("platform POST /api/orders", api_place)
     _line("platform DELETE /api/orders/{oid}", api_cancel)
+    requests_made = len(api_place.latencies) + len(api_cancel.latencies)
+    if None not in (idle, cpu_before, cpu_after) and requests_made:
+        busy = cpu_after - cpu_before - idle * wall  # type: ignore[operator]
+        print(
+            f"app CPU per request (place and cancel, idle {idle * 1000:.0f} ms/s subtracted): "  # type: ignore[operator]
+            f"{busy / requests_made * 1000:.2f} ms"
+        )
     s, a = _summary(sdk_place), _summary(api_place)
     print(
         f"platform/sdk placement: p50 x{a['p50'] / s['p50']:.2f} "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from hyperdesk.errors import NotFound, ServiceUnavailable
 from hyperdesk.http.live import LiveHub
 from hyperdesk.persistence.models import Bot, Order, Wallet
 from hyperdesk.settings import Settings
+from hyperdesk.trading.cloids import is_ours
 from hyperdesk.trading.fills import RecordedFill
 from hyperdesk.trading.market_view import MarketView
 
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
     from hyperdesk.wallets.service import WalletService, WalletView
 
 log = logging.getLogger(__name__)
+
+#: Owners of this many recent cloids are kept in memory (about 100 bytes each).
+ORDER_OWNER_CACHE_SIZE = 50_000
 
 
 @dataclass
@@ -61,6 +66,10 @@ class Services:
     supervisor: Any = None
     _topics: dict[str, tuple[int, int | None]] = field(default_factory=dict)
     _topics_lock: threading.Lock = field(default_factory=threading.Lock)
+    # cloid → user id of the desk's orders: an order row's owner never changes, so each streamed
+    # order update need not read it again (bounded; the least recently used is dropped)
+    _order_owner_cache: OrderedDict[str, int] = field(default_factory=OrderedDict)
+    _order_owner_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def stream(self) -> Any:
@@ -138,14 +147,42 @@ class Services:
             if payload["updates"] or payload["snapshot"] or not (updates or snapshot):
                 self.hub.publish_user(user_id, {"channel": "orders", "data": payload})
 
+    def remember_order_owner(self, cloid: str, user_id: int) -> None:
+        """Known before the order is sent: its first streamed update then needs no read (the
+        exchange's push can reach us before its HTTP answer does)."""
+        with self._order_owner_lock:
+            self._order_owner_cache[cloid] = user_id
+            while len(self._order_owner_cache) > ORDER_OWNER_CACHE_SIZE:
+                self._order_owner_cache.popitem(last=False)
+
     def _order_owners(self, cloids: set[str]) -> dict[str, int]:
-        if not cloids:
-            return {}
+        """Owner of each cloid that names an order placed through the desk.
+
+        Only `new_cloid` cloids can have a row (the order service writes no other), so a foreign
+        cloid costs no query; a known one is answered from memory, since its owner is fixed.
+        """
+        owners: dict[str, int] = {}
+        missing: set[str] = set()
+        with self._order_owner_lock:
+            for cloid in cloids:
+                if not is_ours(cloid):
+                    continue
+                user_id = self._order_owner_cache.get(cloid)
+                if user_id is None:
+                    missing.add(cloid)
+                else:
+                    self._order_owner_cache.move_to_end(cloid)
+                    owners[cloid] = user_id
+        if not missing:
+            return owners
         with self.sessions() as session:
             rows = session.execute(
-                select(Order.cloid, Order.user_id).where(Order.cloid.in_(cloids))
+                select(Order.cloid, Order.user_id).where(Order.cloid.in_(missing))
             ).all()
-        return {cloid: user_id for cloid, user_id in rows}
+        for cloid, user_id in rows:
+            owners[cloid] = user_id
+            self.remember_order_owner(cloid, user_id)
+        return owners
 
     def acquire_topic(self, topic: str) -> None:
         """Count one more browser on `topic` (`mids` or `book:<coin>`).

@@ -97,8 +97,9 @@ class OrderService:
         bot_id: int | None = None,
         cloid: str | None = None,
     ) -> PlacedOrder:
-        """`cloid` lets the bot engine reserve capital under the order's cloid before it is
-        placed; it must come from `new_cloid(bot_id)`. Anyone else leaves it None."""
+        """A caller-chosen `cloid` (from `new_cloid(bot_id)`) is known before the order is sent:
+        the bot engine reserves capital under it, the order route records its owner for the
+        stream. None makes one here."""
         if cloid is not None and bot_id_of(cloid) != bot_id:
             raise ValueError("a caller-chosen cloid must name the order's bot")
         wallet = self._owned(user_id, wallet_id)

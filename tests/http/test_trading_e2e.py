@@ -652,7 +652,16 @@ def test_trade_history_pages_and_filters(client, alice, paper_server):
     for _ in range(3):
         assert _order(client, alice, wallet, type="market", size="0.01").status_code == 200
     assert _order(client, alice, other, coin="BTC", type="market", size="0.001").status_code == 200
-    everything = _trades(client, alice, limit=500)
+
+    def all_fills_recorded():
+        trades = _trades(client, alice, limit=500)
+        sizes = {
+            c: sum(Decimal(t["size"]) for t in trades if t["coin"] == c) for c in ("ETH", "BTC")
+        }
+        return trades if sizes == {"ETH": Decimal("0.03"), "BTC": Decimal("0.001")} else None
+
+    # Fills an answer did not carry (an order may fill at several levels) are recorded just after.
+    everything = wait_until(all_fills_recorded, 20, interval=0.2, message="every fill recorded")
     ids = [t["id"] for t in everything]
     assert ids == sorted(ids, reverse=True)
 
