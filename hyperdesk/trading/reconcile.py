@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hyperdesk.actors.exchange import ExchangeClient
 from hyperdesk.exchange.errors import ExchangeError
 from hyperdesk.persistence.database import transaction
-from hyperdesk.persistence.models import Order, Wallet
+from hyperdesk.persistence.models import Fill, Order, Wallet
 from hyperdesk.trading.fills import FillRecorder
 
 log = logging.getLogger(__name__)
@@ -95,5 +96,17 @@ def _settle_orders(sessions: sessionmaker[Session], exchange: ExchangeClient, ac
             if row is not None and row.status != new_status:
                 row.status = new_status
                 row.oid = oid if oid is not None else row.oid
+                row.filled_size, row.avg_price = _filled(session, cloid, row.avg_price)
                 settled += 1
     return settled
+
+
+def _filled(
+    session: Session, cloid: str, avg_price: Decimal | None
+) -> tuple[Decimal, Decimal | None]:
+    """Size and average price of the order's recorded fills (all fetched before settling)."""
+    fills = session.execute(select(Fill.size, Fill.price).where(Fill.cloid == cloid)).all()
+    size = sum((f.size for f in fills), Decimal(0))
+    if not size:
+        return size, avg_price
+    return size, (sum((f.size * f.price for f in fills), Decimal(0)) / size).normalize()

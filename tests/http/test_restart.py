@@ -51,6 +51,12 @@ def test_fills_and_orders_from_while_the_server_was_down_are_reconciled_before_s
         assert recorded == expected  # before the first request is served
         assert order.status == "filled"
         with services.sessions() as session:
+            own = session.execute(
+                select(Fill.size, Fill.price).where(Fill.cloid == resting["cloid"])
+            ).all()
+        assert order.filled_size == sum((f.size for f in own), Decimal(0)) == Decimal("0.1")
+        assert order.avg_price == sum(f.size * f.price for f in own) / Decimal("0.1")
+        with services.sessions() as session:
             sources = {f.cloid: f.source for f in session.scalars(select(Fill))}
         assert sources[resting["cloid"]] == "manual"
         assert "external" in sources.values()
