@@ -331,6 +331,11 @@ class Settings(BaseSettings):
         return self.network is Network.PAPER
 
     @property
+    def is_mainnet(self) -> bool:
+        """Signed actions name "Mainnet" only here; testnet and paper sign as "Testnet"."""
+        return self.network is Network.MAINNET
+
+    @property
     def generates_secrets(self) -> bool:
         """Only the paper network may invent its own secrets; real money needs operator-made ones."""
         return self.is_paper

@@ -203,19 +203,8 @@ class WalletService:
         self, user_id: int, wallet_id: int, *, chain_id: int, is_mainnet: bool
     ) -> AgentApproval:
         """A fresh `approveAgent` of this agent wallet's key, for its account's owner to sign."""
-        wallet = self.get(user_id, wallet_id)
-        if not wallet.is_agent:
-            raise Conflict(
-                "This wallet holds its account's own key; it needs no approval.",
-                code="NOT_AN_AGENT_WALLET",
-            )
-        return AgentApproval(
-            agent_address=wallet.address,
-            agent_name=agent_name_for(wallet.id),
-            nonce=int(time.time() * 1000),
-            chain_id=chain_id,
-            is_mainnet=is_mainnet,
-        )
+        nonce = int(time.time() * 1000)
+        return self._approval(user_id, wallet_id, nonce, chain_id, is_mainnet)[1]
 
     def approve_with_signature(
         self,
@@ -231,20 +220,8 @@ class WalletService:
         """Check the account's signature of this wallet's approval, have ``post`` send it to the
         exchange, then ask the exchange whether the agent is approved: its answer, not ours, is
         what verifies the wallet."""
-        wallet = self.get(user_id, wallet_id)
-        if not wallet.is_agent:
-            raise Conflict(
-                "This wallet holds its account's own key; it needs no approval.",
-                code="NOT_AN_AGENT_WALLET",
-            )
+        wallet, approval = self._approval(user_id, wallet_id, nonce, chain_id, is_mainnet)
         check_fresh(nonce)
-        approval = AgentApproval(
-            agent_address=wallet.address,
-            agent_name=agent_name_for(wallet.id),
-            nonce=nonce,
-            chain_id=chain_id,
-            is_mainnet=is_mainnet,
-        )
         signer = approval.signer(signature)
         if signer != wallet.account_address:
             raise SignatureMismatch(
@@ -254,6 +231,26 @@ class WalletService:
             )
         post(approval.action(), nonce, wire_signature(signature))
         return self.verify(user_id, wallet_id)
+
+    def _approval(
+        self, user_id: int, wallet_id: int, nonce: int, chain_id: int, is_mainnet: bool
+    ) -> tuple[WalletView, AgentApproval]:
+        """The caller's agent wallet and its approval at `nonce`: everything the signature covers
+        comes from here, never from the browser."""
+        wallet = self.get(user_id, wallet_id)
+        if not wallet.is_agent:
+            raise Conflict(
+                "This wallet holds its account's own key; it needs no approval.",
+                code="NOT_AN_AGENT_WALLET",
+            )
+        approval = AgentApproval(
+            agent_address=wallet.address,
+            agent_name=agent_name_for(wallet.id),
+            nonce=nonce,
+            chain_id=chain_id,
+            is_mainnet=is_mainnet,
+        )
+        return wallet, approval
 
     def list_for(self, user_id: int) -> list[WalletView]:
         with self._sessions() as session:

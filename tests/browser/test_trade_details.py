@@ -52,21 +52,23 @@ def _bid(mid: Decimal, fraction: str) -> str:
     return str(int(mid * Decimal(fraction)))
 
 
-def test_fills_and_open_orders_show_on_the_chart_and_follow_live(page, served):
+def _a_fill_and_a_resting_bid(served):
+    """A new user whose ETH chart has one fill (a market buy) and one open order (a bid at 80 %
+    of the mid); returns the user, the wallet and the bid's price."""
     user = _user(served)
     wallet = user.funded_wallet()
     mid, sz = _eth(user)
     _order(user, wallet, side="buy", type="market", size=_size_worth(30, mid, sz))
-    resting = _bid(mid, "0.8")
-    _order(
-        user,
-        wallet,
-        side="buy",
-        type="limit",
-        size=_size_worth(20, mid * Decimal("0.8"), sz),
-        price=resting,
-    )
+    price = _bid(mid, "0.8")
+    size = _size_worth(20, mid * Decimal("0.8"), sz)
+    _order(user, wallet, side="buy", type="limit", size=size, price=price)
     _fills(user, wallet, 1)
+    return user, wallet, price
+
+
+def test_fills_and_open_orders_show_on_the_chart_and_follow_live(page, served):
+    user, wallet, resting = _a_fill_and_a_resting_bid(served)
+    mid, sz = _eth(user)
 
     log_in(page, user.username, path="/trade?coin=ETH")
     marks = page.get_by_test_id("chart-marks")
@@ -253,20 +255,7 @@ def test_history_pages_with_the_cursor_and_filters_by_time_and_bot(page, served)
 
 
 def test_the_trade_screen_with_marks_fixes_and_edits_is_accessible_light_and_dark(new_page, served):
-    user = _user(served)
-    wallet = user.funded_wallet()
-    mid, sz = _eth(user)
-    _order(user, wallet, side="buy", type="market", size=_size_worth(30, mid, sz))
-    price = _bid(mid, "0.8")
-    _order(
-        user,
-        wallet,
-        side="buy",
-        type="limit",
-        size=_size_worth(20, mid * Decimal("0.8"), sz),
-        price=price,
-    )
-    _fills(user, wallet, 1)
+    user = _a_fill_and_a_resting_bid(served)[0]
     for scheme in ("light", "dark"):
         page = new_page(1280, 800, color_scheme=scheme)
         log_in(page, user.username, path="/trade?coin=ETH")

@@ -25,7 +25,6 @@ from hyperdesk.http.trading_schemas import (
     WalletOut,
     WalletPatch,
 )
-from hyperdesk.settings import Network
 from hyperdesk.wallets.service import WalletView, require_verified
 
 router = APIRouter(prefix="/wallets", tags=["wallets"])
@@ -93,7 +92,7 @@ def submit_approval(
         nonce=body.nonce,
         chain_id=body.chain_id,
         signature=body.signature,
-        is_mainnet=services.settings.network is Network.MAINNET,
+        is_mainnet=services.settings.is_mainnet,
         post=services.exchange.submit_user_signed,
     )
     if view.verified:
@@ -112,7 +111,7 @@ def _approval(
         user.id,
         wallet_id,
         chain_id=chain_id,
-        is_mainnet=services.settings.network is Network.MAINNET,
+        is_mainnet=services.settings.is_mainnet,
     )
     return ApprovalOut(
         wallet=_out(view or services.wallets.get(user.id, wallet_id)),
