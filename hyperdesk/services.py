@@ -20,7 +20,7 @@ from hyperdesk.accounts.service import AccountService
 from hyperdesk.bots_engine.fill_routes import BotFillRoutes
 from hyperdesk.errors import NotFound, ServiceUnavailable
 from hyperdesk.http.live import LiveHub
-from hyperdesk.persistence.models import Bot, Order, Wallet
+from hyperdesk.persistence.models import Bot, Order
 from hyperdesk.settings import Settings
 from hyperdesk.trading.cloids import is_ours
 from hyperdesk.trading.fills import RecordedFill
@@ -84,16 +84,9 @@ class Services:
         if owner != user_id:
             raise NotFound("Bot not found.")
 
-    def users_of_account(self, account: str) -> set[int]:
+    def users_of_account(self, account: str) -> frozenset[int]:
         """Users with a verified wallet for `account`: only they see its private data."""
-        with self.sessions() as session:
-            return set(
-                session.scalars(
-                    select(Wallet.user_id).where(
-                        Wallet.account_address == account, Wallet.verified.is_(True)
-                    )
-                )
-            )
+        return self.wallets.users_of_account(account)
 
     # -- live events ----------------------------------------------------------------------------
 

@@ -119,6 +119,10 @@ class WalletService:
         #: wallet id → (owner, account address), kept by the order path (`OrderService`) so an
         #: order reads no wallet row; a deleted wallet is forgotten here (SQLite reuses ids).
         self.owners: FactCache[int, tuple[int, str]] = FactCache()
+        #: account address → users with a verified wallet for it, read by the market stream on
+        #: every order update; forgotten whenever a wallet of that account is added, deleted or
+        #: re-checked here.
+        self._account_users: FactCache[str, frozenset[int]] = FactCache()
         self._verify_agent = agent_verifier
         self._role_of = role_lookup
 
@@ -191,13 +195,15 @@ class WalletService:
                 )
                 wallet.encrypted_key = encrypted.serialize()
                 wallet.key_id = encrypted.key_id
-                return _view(wallet, warnings)
+                view = _view(wallet, warnings)
         except IntegrityError as exc:
             raise Conflict(
                 "You already keep a wallet with this key.", code="WALLET_EXISTS"
             ) from exc
         finally:
             del key_hex
+        self._account_changed(account)
+        return view
 
     def browser_approval(
         self, user_id: int, wallet_id: int, *, chain_id: int, is_mainnet: bool
@@ -251,6 +257,26 @@ class WalletService:
             is_mainnet=is_mainnet,
         )
         return wallet, approval
+
+    def users_of_account(self, account: str) -> frozenset[int]:
+        """Users with a verified wallet for `account`: only they see its private data."""
+        known = self._account_users.get(account)
+        if known is None:
+            generation = self._account_users.generation()
+            with self._sessions() as session:
+                known = frozenset(
+                    session.scalars(
+                        select(Wallet.user_id).where(
+                            Wallet.account_address == account, Wallet.verified.is_(True)
+                        )
+                    )
+                )
+            self._account_users.put(account, known, generation)
+        return known
+
+    def _account_changed(self, account: str) -> None:
+        """Called after the commit: a read that began before it stores nothing."""
+        self._account_users.invalidate(lambda cached: cached == account)
 
     def list_for(self, user_id: int) -> list[WalletView]:
         with self._sessions() as session:
@@ -320,7 +346,9 @@ class WalletService:
                 wallet.verified = status.approved
                 wallet.verified_at = now if status.approved else wallet.verified_at
                 wallet.verification_error = None if status.approved else status.reason
-            return _view(wallet)
+            view = _view(wallet)
+        self._account_changed(view.account_address)
+        return view
 
     def faucet_address(self, user_id: int, wallet_id: int) -> str:
         """Where the paper faucet may credit for this wallet: its own verified account, never an
@@ -353,8 +381,10 @@ class WalletService:
                     "Bots still trade with this wallet; delete or move them first.",
                     code="WALLET_IN_USE",
                 )
+            account = wallet.account_address
             session.delete(wallet)
         self.owners.invalidate(lambda cached_id: cached_id == wallet_id)
+        self._account_changed(account)
 
     def key_for(self, wallet_id: int) -> tuple[str, str | None]:
         """(private key, master account if agent) for the exchange actor, the only caller that signs."""
