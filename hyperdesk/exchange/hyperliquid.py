@@ -27,6 +27,7 @@ cloid (``orderStatus``), never resent; if the lookup cannot settle it, the resul
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -91,6 +92,7 @@ from hyperdesk.exchange.ratelimit import (
     info_items_weight,
     info_weight,
 )
+from hyperdesk.exchange.transport import ActionTransport, SendRefused, SendUnknown
 from hyperdesk.protocol import rules
 
 logger = logging.getLogger(__name__)
@@ -197,11 +199,13 @@ class _AmbiguousSend(Exception):
 
 @dataclass
 class _SignerClient:
-    """Per-signer SDK state: its ``Exchange`` (own HTTP session), L1 signer and last nonce."""
+    """Per-signer state: its SDK ``Exchange`` (for the SDK's signing settings), L1 signer, the
+    connection its actions are posted on, and its last nonce."""
 
     wallet: SigningWallet
     exchange: Exchange
     l1: L1Signer
+    transport: ActionTransport
     last_nonce: int = 0
 
     def next_nonce(self, now_ms: int) -> int:
@@ -591,11 +595,13 @@ class HyperliquidAPI:
                     account_address=wallet.account_address if wallet.is_agent else None,
                     timeout=self.timeout,
                 )
-                _pin_environment(exchange.session, self.base_url)
+                if client is not None:
+                    client.transport.close()
                 client = _SignerClient(
                     wallet,
                     exchange,
                     L1Signer(bytes(wallet.local_account.key)),
+                    ActionTransport(self.base_url, timeout=self.timeout),
                     client.last_nonce if client else 0,
                 )
                 self._signers[wallet.address] = client
@@ -606,7 +612,7 @@ class HyperliquidAPI:
         with self._signers_lock:
             client = self._signers.pop(address.lower(), None)
         if client is not None:
-            client.exchange.session.close()
+            client.transport.close()
 
     def _send(
         self,
@@ -646,25 +652,29 @@ class HyperliquidAPI:
         )
         if self._on_signed_action is not None:
             self._on_signed_action(wallet.address, nonce, str(action.get("type")))
+        payload = {
+            "action": action,
+            "nonce": nonce,
+            "signature": signature,
+            "vaultAddress": None,
+            "expiresAfter": client.exchange.expires_after,
+        }
         try:
-            response = client.exchange._post_action(action, signature, nonce)
-        except requests.ConnectTimeout as exc:
+            answer = client.transport.post(payload)
+        except SendRefused as exc:
             raise ExchangeUnavailable("cannot connect to the exchange") from exc
-        except requests.ConnectionError as exc:
-            if _refused(exc):
-                raise ExchangeUnavailable("cannot connect to the exchange") from exc
-            raise _AmbiguousSend("connection lost before the answer") from exc
-        except requests.Timeout as exc:
-            raise _AmbiguousSend(f"no answer within {self.timeout}s") from exc
-        except ServerError as exc:
-            raise _AmbiguousSend(f"server error HTTP {exc.status_code}") from None
-        except ClientError as exc:
-            if exc.status_code == 429:
+        except SendUnknown as exc:
+            raise _AmbiguousSend(f"no complete answer within {self.timeout}s") from exc
+        if answer.status >= 500:
+            raise _AmbiguousSend(f"server error HTTP {answer.status}")
+        if answer.status >= 400:
+            if answer.status == 429:
                 self.rate_limiter.penalize(1.0)
-            raise error_from_http(exc.status_code, exc.error_message) from None
-        if isinstance(response, dict) and set(response) == {"error"}:
-            raise _AmbiguousSend("unparsable answer")
-        return response
+            raise error_from_http(answer.status, _client_error_text(answer.body))
+        try:
+            return answer.json()
+        except ValueError:
+            raise _AmbiguousSend("unparsable answer") from None
 
     def _action(self, wallet: SigningWallet, action: dict[str, Any], **kw: Any) -> ActionResult:
         """Send a non-order action; success → ``ActionResult``, refusal → typed error."""
@@ -924,7 +934,7 @@ class HyperliquidAPI:
             clients = list(self._signers.values())
             self._signers.clear()
         for client in clients:
-            client.exchange.session.close()
+            client.transport.close()
         for name in ("info", "bootstrap"):
             api = getattr(self._local, name, None)
             if api is not None:
@@ -948,10 +958,16 @@ def _pin_environment(session: requests.Session, base_url: str) -> None:
     session.trust_env = False
 
 
-def _refused(exc: BaseException) -> bool:
-    """True when a ConnectionError happened before anything was sent (connection refused)."""
-    text = repr(exc)
-    return "NewConnectionError" in text or "Connection refused" in text
+def _client_error_text(body: bytes) -> str:
+    """What a 4xx answer says: its ``msg`` when it is the exchange's JSON error, else the body."""
+    text = body.decode(errors="replace")
+    try:
+        error = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(error, dict) and isinstance(error.get("msg"), str):
+        return error["msg"]
+    return text
 
 
 def _ok_response(response: Any) -> Any:
