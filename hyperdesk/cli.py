@@ -39,6 +39,7 @@ def serve(settings: Settings) -> int:
             host=settings.host,
             port=settings.port,
             log_level="info",
+            access_log=settings.access_log,
             workers=None,
             ws_max_size=MAX_CLIENT_MESSAGE,
             # The app alone decides whom to believe about the client's address

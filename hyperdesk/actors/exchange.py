@@ -38,6 +38,7 @@ Shape (architecture.md, "The actor system")::
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import threading
@@ -48,6 +49,7 @@ from decimal import Decimal
 from typing import Any
 
 import pykka
+from anyio import to_thread
 
 from hyperdesk.exchange.errors import (
     ExchangeRejected,
@@ -119,6 +121,24 @@ _READ_METHODS = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
+class SignedCall:
+    """A signed call whose caller waits on an event loop, not on a thread of its own.
+
+    ``before_send`` runs first, on the signer's thread (the order path records its order row
+    there: one thread hand-off per order instead of three); if it raises, nothing is sent.
+    ``on_answer`` runs on the signer's thread as soon as the exchange has answered, whatever
+    became of the caller (cancelled, timed out): bookkeeping that must follow every answer belongs
+    there. ``reply(result, error)`` is then called exactly once, also on the signer's thread.
+    """
+
+    method: str
+    args: tuple[Any, ...]
+    reply: Callable[[Any, BaseException | None], None]
+    before_send: Callable[[], None] | None = None
+    on_answer: Callable[[Any], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SignerRoute:
     """Where a wallet's signed calls go: its signer's child actor and the account it trades."""
 
@@ -143,6 +163,22 @@ class SignerActor(pykka.ThreadingActor):
 
     def on_stop(self) -> None:
         self._api.forget_signer(self._wallet.address)
+
+    def submit(self, call: SignedCall) -> None:
+        """Tell. Run ``call`` and hand its outcome to ``call.reply`` (see ``SignedCall``)."""
+        try:
+            if call.before_send is not None:
+                call.before_send()
+            result = getattr(self, call.method)(*call.args)
+        except Exception as exc:
+            call.reply(None, exc)
+            return
+        if call.on_answer is not None:
+            try:
+                call.on_answer(result)
+            except Exception:
+                logger.exception("%s: bookkeeping after the answer failed", call.method)
+        call.reply(result, None)
 
     def place_order(self, request: OrderRequest) -> OrderResult:
         """Ask. Pre-trade gate, then place; never raises for an exchange refusal."""
@@ -325,6 +361,26 @@ class ExchangeActor(pykka.ThreadingActor):
         return len(self._signers)
 
 
+def _unknown(request: OrderRequest, timeout: ExchangeTimeout) -> OrderResult:
+    """An order that may or may not exist: settled later by its cloid, never resent."""
+    return OrderResult(
+        status="unknown",
+        cloid=request.cloid,
+        error_code=str(timeout.code),
+        error_message=timeout.message,
+    )
+
+
+def _settle(answer: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    """On the loop: a caller that gave up (timed out, cancelled) has nothing left to settle."""
+    if answer.done():
+        return
+    if error is not None:
+        answer.set_exception(error)
+    else:
+        answer.set_result(result)
+
+
 def _stop_quietly(ref: pykka.ActorRef[Any], timeout: float) -> None:
     try:
         ref.stop(block=True, timeout=timeout)
@@ -362,6 +418,11 @@ class ExchangeClient:
         # wallet id → its signer's route, so an order asks its signer directly instead of asking
         # the ExchangeActor first: one actor hop less, and no routing thread shared by all users.
         self._routes: dict[int, SignerRoute] = {}
+
+    @property
+    def meta_loaded(self) -> bool:
+        """True once market metadata answers from memory (``market`` then reads nothing)."""
+        return self._api.meta_loaded
 
     @property
     def rate_limiter(self) -> WeightedRateLimiter:
@@ -435,15 +496,67 @@ class ExchangeClient:
                 result = replace(result, error_code=str(gone.code), error_message=gone.message)
         return result
 
+    async def signed_async(
+        self,
+        wallet_id: int,
+        method: str,
+        *args: Any,
+        before_send: Callable[[], None] | None = None,
+        on_answer: Callable[[Any], None] | None = None,
+    ) -> Any:
+        """``_signed`` for a caller on an event loop: the signer replies to the loop, so no
+        thread waits for the exchange. Same errors and timeout; see ``SignedCall`` for the
+        hooks."""
+        route = self._routes.get(wallet_id)
+        if route is None or not route.signer.actor_ref.is_alive():
+            route = await to_thread.run_sync(self.route, wallet_id)
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Any] = loop.create_future()
+
+        def reply(result: Any, error: BaseException | None) -> None:
+            loop.call_soon_threadsafe(_settle, answer, result, error)
+
+        call = SignedCall(method, args, reply, before_send=before_send, on_answer=on_answer)
+        try:
+            route.signer.submit(call)
+        except pykka.ActorDeadError:
+            self._routes.pop(wallet_id, None)
+            route = await to_thread.run_sync(self.route, wallet_id)
+            route.signer.submit(call)
+        try:
+            result = await asyncio.wait_for(answer, self.timeout)
+        except TimeoutError:
+            raise ExchangeTimeout(
+                f"{method}: no answer within {self.timeout}s; the outcome is unknown"
+            ) from None
+        except ExchangeRejected as exc:
+            gone = agent_revoked(route.signer_address, route.account_address, exc.message)
+            if gone is None:
+                raise
+            await to_thread.run_sync(self._report_agent_gone, wallet_id, gone)
+            raise gone from None
+        if isinstance(result, OrderResult) and result.status == "error":
+            text = result.error_message or ""
+            gone = agent_revoked(route.signer_address, route.account_address, text)
+            if gone is not None:
+                await to_thread.run_sync(self._report_agent_gone, wallet_id, gone)
+                result = replace(result, error_code=str(gone.code), error_message=gone.message)
+        return result
+
     def _agent_gone(self, wallet_id: int, route: SignerRoute, text: str) -> ExchangeRejected | None:
         """An agent key the exchange no longer knows is reported once, here, for every action."""
         gone = agent_revoked(route.signer_address, route.account_address, text)
-        if gone is not None and self._on_agent_gone is not None:
-            try:
-                self._on_agent_gone(wallet_id, gone)
-            except Exception:
-                logger.exception("could not report the revoked agent of wallet %s", wallet_id)
+        if gone is not None:
+            self._report_agent_gone(wallet_id, gone)
         return gone
+
+    def _report_agent_gone(self, wallet_id: int, gone: ExchangeRejected) -> None:
+        if self._on_agent_gone is None:
+            return
+        try:
+            self._on_agent_gone(wallet_id, gone)
+        except Exception:
+            logger.exception("could not report the revoked agent of wallet %s", wallet_id)
 
     def place_order(self, wallet_id: int, request: OrderRequest) -> OrderResult:
         """Place an order for the wallet's account; ``unknown`` (with the cloid) on timeout."""
@@ -451,24 +564,47 @@ class ExchangeClient:
         try:
             return self._signed(wallet_id, "place_order", request)
         except ExchangeTimeout as exc:
-            return OrderResult(
-                status="unknown",
-                cloid=request.cloid,
-                error_code=str(exc.code),
-                error_message=exc.message,
+            return _unknown(request, exc)
+
+    async def place_order_async(
+        self,
+        wallet_id: int,
+        request: OrderRequest,
+        *,
+        before_send: Callable[[], None] | None = None,
+        on_answer: Callable[[Any], None] | None = None,
+    ) -> OrderResult:
+        """``place_order`` for a caller on an event loop (see ``SignedCall`` for the hooks)."""
+        request = replace(request, cloid=request.cloid or new_cloid())
+        try:
+            return await self.signed_async(
+                wallet_id, "place_order", request, before_send=before_send, on_answer=on_answer
             )
+        except ExchangeTimeout as exc:
+            return _unknown(request, exc)
 
     def modify_order(self, wallet_id: int, oid: int | str, request: OrderRequest) -> OrderResult:
         request = replace(request, cloid=request.cloid or new_cloid())
         try:
             return self._signed(wallet_id, "modify_order", oid, request)
         except ExchangeTimeout as exc:
-            return OrderResult(
-                status="unknown",
-                cloid=request.cloid,
-                error_code=str(exc.code),
-                error_message=exc.message,
+            return _unknown(request, exc)
+
+    async def modify_order_async(
+        self,
+        wallet_id: int,
+        oid: int | str,
+        request: OrderRequest,
+        *,
+        on_answer: Callable[[Any], None] | None = None,
+    ) -> OrderResult:
+        request = replace(request, cloid=request.cloid or new_cloid())
+        try:
+            return await self.signed_async(
+                wallet_id, "modify_order", oid, request, on_answer=on_answer
             )
+        except ExchangeTimeout as exc:
+            return _unknown(request, exc)
 
     def cancel(self, wallet_id: int, coin: str, oid: int) -> ActionResult:
         return self._signed(wallet_id, "cancel", coin, oid)

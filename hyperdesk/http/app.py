@@ -37,11 +37,13 @@ def create_app(services: Services, *, frontend_dir: Path = FRONTEND_DIR) -> Fast
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: a refusal carries the headers too
 
     api = APIRouter(prefix="/api")
+    # Routes are matched in the order they were included: the order routes, the hottest path
+    # (every manual order, modify and cancel), are tried first. No other path overlaps theirs.
+    api.include_router(orders.router)
     api.include_router(health.router)
     api.include_router(auth.router)
     api.include_router(wallets.router)
     api.include_router(markets.router)
-    api.include_router(orders.router)
     api.include_router(trades.router)
     api.include_router(earn.router)
     api.include_router(bots.router)

@@ -21,17 +21,20 @@ import logging
 import time
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from anyio import to_thread
+from sqlalchemy import BigInteger, Engine, String, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hyperdesk.accounts.session_cache import FactCache
 from hyperdesk.actors.exchange import ExchangeClient
 from hyperdesk.errors import DomainError, NotFound
+from hyperdesk.exchange.errors import ErrorCode
 from hyperdesk.exchange.models import OpenOrder, OrderRequest, OrderResult
 from hyperdesk.exchange.validation import validate_order
-from hyperdesk.persistence.database import reconcilable_transaction, transaction
-from hyperdesk.persistence.models import Order, Wallet
+from hyperdesk.persistence.database import connection_transaction
+from hyperdesk.persistence.models import Money, Order, Wallet
 from hyperdesk.trading.cloids import bot_id_of, new_cloid
 from hyperdesk.trading.fills import FillRecorder, RecordedFill
 from hyperdesk.trading.market_view import MarketView
@@ -66,6 +69,62 @@ class PlacedOrder:
     new_fills: tuple[RecordedFill, ...] = ()
 
 
+# The order path's writes, built once so SQLAlchemy reuses their compiled form: an ORM unit of
+# work costs several times their CPU for one row, on the thread that signs the next order.
+
+_INSERT_ORDER = insert(Order).returning(Order.id)
+
+
+def _if_pending(column: Any, value: Any) -> Any:
+    """A column takes the answer's value only while the row still waits for its result: a late
+    result never undoes a cancel or a reconciliation that settled the row first."""
+    return case((Order.status == "pending", value), else_=column)
+
+
+#: An order's result; a row settled meanwhile only gains its missing oid.
+_STORE_RESULT = (
+    update(Order)
+    .where(Order.id == bindparam("order_id"))
+    .values(
+        oid=func.coalesce(Order.oid, bindparam("result_oid", type_=BigInteger())),
+        status=_if_pending(Order.status, bindparam("result_status", type_=String())),
+        filled_size=_if_pending(Order.filled_size, bindparam("filled", type_=Money())),
+        avg_price=_if_pending(Order.avg_price, bindparam("average", type_=Money())),
+        error_code=_if_pending(Order.error_code, bindparam("code", type_=String())),
+    )
+)
+
+
+def _by_reference(statement: Any, by_cloid: bool) -> Any:
+    """An order's row by its cloid (kept across modifies, and known even before a queued write
+    stored the oid), else by oid."""
+    where = Order.cloid == bindparam("ref_cloid") if by_cloid else Order.oid == bindparam("ref_oid")
+    return statement.where(Order.wallet_id == bindparam("ref_wallet"), where)
+
+
+_STORE_CANCEL = {
+    by_cloid: _by_reference(update(Order).values(status="canceled"), by_cloid)
+    for by_cloid in (True, False)
+}
+_STORE_MODIFY = {
+    by_cloid: _by_reference(
+        update(Order).values(
+            price=bindparam("new_price", type_=Money()),
+            size=bindparam("new_size", type_=Money()),
+            oid=func.coalesce(bindparam("new_oid", type_=BigInteger()), Order.oid),
+        ),
+        by_cloid,
+    )
+    for by_cloid in (True, False)
+}
+
+
+class _Row:
+    """The id of an order's row, written on the signer's thread and read there after the answer."""
+
+    id: int = 0
+
+
 class OrderService:
     def __init__(
         self,
@@ -75,16 +134,22 @@ class OrderService:
         market: MarketView,
         outbox: Outbox | None = None,
         wallet_owners: WalletOwners | None = None,
+        *,
+        flush_order_rows: bool = False,
     ) -> None:
         self._sessions = sessions
+        self._engine: Engine = sessions.kw["bind"]
+        # PostgreSQL: whether the order row's commit waits for the WAL flush (`order_row_flush`).
+        self._flush_order_rows = flush_order_rows
         self._exchange = exchange
         self._fills = fills
         self._market = market
         self._outbox = outbox or Outbox()
         # Kept only when shared with the `WalletService` that forgets deleted wallets.
         self._owners: WalletOwners = wallet_owners or FactCache(max_age=0.0)
-        # (wallet id, oid) → (coin, cloid), from the exchange's answers: facts, never stale.
-        self._refs: FactCache[tuple[int, int], tuple[str, str | None]] = FactCache(
+        # (wallet id, oid) → the order as sent (coin, side, cloid, …), from the exchange's
+        # answers: facts of that oid, never stale (a modify answers with the oid it moves to).
+        self._refs: FactCache[tuple[int, int], OrderRequest] = FactCache(
             max_entries=50_000, max_age=float("inf")
         )
 
@@ -100,46 +165,130 @@ class OrderService:
         """A caller-chosen `cloid` (from `new_cloid(bot_id)`) is known before the order is sent:
         the bot engine reserves capital under it, the order route records its owner for the
         stream. None makes one here."""
+        wallet, request = self._prepare(user_id, wallet_id, request, bot_id, cloid)
+        order_id = self._record(user_id, wallet, request, bot_id)
+        started_ms = int(time.time() * 1000)
+        result = self._exchange.place_order(wallet_id, request)
+        self._answered(wallet_id, request, order_id, result)
+        self._raise_if_refused(result, "The order was refused.")
+        new_fills = self._fills_now(wallet.account_address, result, started_ms)
+        return PlacedOrder(result, order_id, new_fills)
+
+    async def place_async(
+        self, user_id: int, wallet_id: int, request: OrderRequest, *, cloid: str | None = None
+    ) -> PlacedOrder:
+        """`place` for a caller on the event loop (the order route).
+
+        No thread waits for the exchange: the row is written on the signer's thread just before
+        it signs, the answer's bookkeeping is queued there too (so it happens even if this caller
+        is gone), and the loop is woken with the answer. What needs no I/O — the caller's wallet,
+        market rules, the streamed mid — is checked here from memory; anything else first goes
+        through a worker thread.
+        """
+        if self._known_in_memory(wallet_id, request):
+            wallet, request = self._prepare(user_id, wallet_id, request, None, cloid)
+        else:
+            wallet, request = await to_thread.run_sync(
+                self._prepare_first, user_id, wallet_id, request, cloid
+            )
+        row = _Row()
+
+        def record() -> None:
+            row.id = self._record(user_id, wallet, request, None)
+
+        started_ms = int(time.time() * 1000)
+        result: OrderResult = await self._exchange.place_order_async(
+            wallet_id,
+            request,
+            before_send=record,
+            on_answer=lambda answer: self._answered(wallet_id, request, row.id, answer),
+        )
+        self._raise_if_refused(result, "The order was refused.")
+        new_fills: tuple[RecordedFill, ...] = ()
+        if result.filled_size > 0:
+            new_fills = await to_thread.run_sync(
+                self._fills_now, wallet.account_address, result, started_ms
+            )
+        return PlacedOrder(result, row.id, new_fills)
+
+    def _prepare(
+        self,
+        user_id: int,
+        wallet_id: int,
+        request: OrderRequest,
+        bot_id: int | None,
+        cloid: str | None,
+    ) -> tuple[OwnedWallet, OrderRequest]:
+        """Ownership and the pre-trade gate: bad input changes nothing."""
         if cloid is not None and bot_id_of(cloid) != bot_id:
             raise ValueError("a caller-chosen cloid must name the order's bot")
         wallet = self._owned(user_id, wallet_id)
         request = self._with_reference_price(request)
         self._check(request)
-        request = replace(request, cloid=cloid or new_cloid(bot_id))
-        with transaction(self._sessions) as session:
-            row = Order(
-                user_id=user_id,
-                wallet_id=wallet_id,
-                bot_id=bot_id,
-                account_address=wallet.account_address,
-                cloid=request.cloid,
-                coin=request.coin,
-                side=request.side,
-                order_type=request.order_type,
-                tif=request.tif if request.order_type == "limit" else "Ioc",
-                price=request.price,
-                size=request.size,
-                reduce_only=request.reduce_only,
-                status="pending",
-            )
-            session.add(row)
-            session.flush()
-            order_id = row.id
-        started_ms = int(time.time() * 1000)
-        result = self._exchange.place_order(wallet_id, request)
-        # The exchange has answered: from here on nothing may turn that answer into an error.
-        self._remember_ref(wallet_id, result.oid, request.coin, request.cloid)
+        return wallet, replace(request, cloid=cloid or new_cloid(bot_id))
+
+    def _prepare_first(
+        self, user_id: int, wallet_id: int, request: OrderRequest, cloid: str | None
+    ) -> tuple[OwnedWallet, OrderRequest]:
+        """`_prepare` in a worker thread, which also finds the wallet's signer on its first
+        order: one trip for everything a first order reads."""
+        prepared = self._prepare(user_id, wallet_id, request, None, cloid)
+        self._exchange.route(wallet_id)
+        return prepared
+
+    def _known_in_memory(self, wallet_id: int, request: OrderRequest) -> bool:
+        """True when `_prepare` would read nothing (so it may run on the event loop)."""
+        if self._owners.get(wallet_id) is None or not self._exchange.meta_loaded:
+            return False
+        return (
+            request.order_type != "market"
+            or request.price is not None
+            or self._market.mid(request.coin) is not None
+        )
+
+    def _record(
+        self, user_id: int, wallet: OwnedWallet, request: OrderRequest, bot_id: int | None
+    ) -> int:
+        """The order's row, committed before it is sent: what resolves an unknown outcome."""
+        values: dict[str, Any] = {
+            "user_id": user_id,
+            "wallet_id": wallet.id,
+            "bot_id": bot_id,
+            "account_address": wallet.account_address,
+            "cloid": request.cloid,
+            "coin": request.coin,
+            "side": request.side,
+            "order_type": request.order_type,
+            "tif": request.tif if request.order_type == "limit" else "Ioc",
+            "price": request.price,
+            "size": request.size,
+            "reduce_only": request.reduce_only,
+            "status": "pending",
+        }
+        with connection_transaction(
+            self._engine, wait_for_flush=self._flush_order_rows
+        ) as connection:
+            return int(connection.execute(_INSERT_ORDER, values).scalar_one())
+
+    def _answered(
+        self, wallet_id: int, request: OrderRequest, order_id: int, result: OrderResult
+    ) -> None:
+        """The exchange has answered: from here on nothing may turn that answer into an error.
+        Only queues work (never raises for the store), so it may run on the signer's thread."""
+        self._remember_ref(wallet_id, result.oid, request)
         self._outbox.defer(
             f"the result of order {order_id} ({request.cloid})",
             lambda: self._store_result(order_id, result),
         )
+
+    @staticmethod
+    def _raise_if_refused(result: OrderResult, fallback: str) -> None:
         if result.status == "error":
+            if result.error_code == ErrorCode.ORDER_NOT_FOUND:
+                raise NotFound(result.error_message or fallback, code="ORDER_NOT_FOUND")
             raise OrderRejected(
-                result.error_message or "The order was refused.",
-                code=result.error_code or "ORDER_REJECTED",
+                result.error_message or fallback, code=result.error_code or "ORDER_REJECTED"
             )
-        new_fills = self._fills_now(wallet.account_address, result, started_ms)
-        return PlacedOrder(result, order_id, new_fills)
 
     def _fills_now(
         self, account: str, result: OrderResult, started_ms: int
@@ -184,15 +333,36 @@ class OrderService:
         wallet = self._owned(user_id, wallet_id)
         coin, cloid = self._order_ref(wallet, oid)
         self._exchange.cancel(wallet_id, coin, oid)
+        self._cancelled(wallet_id, oid, cloid)
+
+    async def cancel_async(self, user_id: int, wallet_id: int, oid: int) -> None:
+        """`cancel` for the event loop: reads nothing when the order was placed through this
+        process (its coin and cloid are kept from the answer)."""
+        wallet = self._owned_in_memory(user_id, wallet_id)
+        known = self._refs.get((wallet_id, oid)) if wallet is not None else None
+        if wallet is None or known is None:
+            coin, cloid = await to_thread.run_sync(self._owned_order_ref, user_id, wallet_id, oid)
+        else:
+            coin, cloid = known.coin, known.cloid
+        await self._exchange.signed_async(
+            wallet_id,
+            "cancel",
+            coin,
+            oid,
+            on_answer=lambda _answer: self._cancelled(wallet_id, oid, cloid),
+        )
+
+    def _cancelled(self, wallet_id: int, oid: int, cloid: str | None) -> None:
         self._outbox.defer(
             f"the cancel of order {oid}", lambda: self._store_cancel(wallet_id, oid, cloid)
         )
 
     def _store_cancel(self, wallet_id: int, oid: int, cloid: str | None) -> None:
-        with reconcilable_transaction(self._sessions) as session:
-            row = _order_row(session, wallet_id, oid, cloid)
-            if row is not None:
-                row.status = "canceled"
+        with connection_transaction(self._engine, wait_for_flush=False) as connection:
+            connection.execute(
+                _STORE_CANCEL[bool(cloid)],
+                {"ref_wallet": wallet_id, "ref_cloid": cloid, "ref_oid": oid},
+            )
 
     def modify(
         self,
@@ -204,8 +374,51 @@ class OrderService:
         size: Decimal | None,
     ) -> OrderResult:
         wallet = self._owned(user_id, wallet_id)
-        current = self._open_order(wallet, oid)
-        request = OrderRequest(
+        request = self._modified(self._open_order(wallet, oid), price, size)
+        result = self._exchange.modify_order(wallet_id, oid, request)
+        self._raise_if_refused(result, "The change was refused.")
+        self._modified_answer(wallet_id, oid, request, result)
+        return result
+
+    async def modify_async(
+        self,
+        user_id: int,
+        wallet_id: int,
+        oid: int,
+        *,
+        price: Decimal | None,
+        size: Decimal | None,
+    ) -> OrderResult:
+        """`modify` for the event loop. Hyperliquid's modify restates the whole order; when the
+        caller gives both price and size of a plain limit order placed through this process, the
+        rest (coin, side, time in force, reduce-only, cloid) is known and nothing is read, as with
+        the SDK's `modify_order`. Otherwise the open order is read first, for its remaining size."""
+        wallet = self._owned_in_memory(user_id, wallet_id)
+        known = self._refs.get((wallet_id, oid)) if wallet is not None else None
+        if (
+            known is not None
+            and price is not None
+            and size is not None
+            and known.order_type == "limit"
+            and known.trigger_price is None
+        ):
+            request = replace(known, price=price, size=size)
+        else:
+            current = await to_thread.run_sync(self._owned_open_order, user_id, wallet_id, oid)
+            request = self._modified(current, price, size)
+        request = replace(request, cloid=request.cloid or new_cloid())
+        result: OrderResult = await self._exchange.modify_order_async(
+            wallet_id,
+            oid,
+            request,
+            on_answer=lambda answer: self._modified_answer(wallet_id, oid, request, answer),
+        )
+        self._raise_if_refused(result, "The change was refused.")
+        return result
+
+    @staticmethod
+    def _modified(current: OpenOrder, price: Decimal | None, size: Decimal | None) -> OrderRequest:
+        return OrderRequest(
             coin=current.coin,
             is_buy=current.side == "buy",
             size=size if size is not None else current.size,
@@ -214,28 +427,33 @@ class OrderService:
             reduce_only=current.reduce_only,
             cloid=current.cloid,
         )
-        result = self._exchange.modify_order(wallet_id, oid, request)
+
+    def _modified_answer(
+        self, wallet_id: int, oid: int, request: OrderRequest, result: OrderResult
+    ) -> None:
         if result.status == "error":
-            raise OrderRejected(
-                result.error_message or "The change was refused.",
-                code=result.error_code or "ORDER_REJECTED",
-            )
-        self._remember_ref(wallet_id, result.oid, request.coin, request.cloid)
+            return
+        self._remember_ref(wallet_id, result.oid, request)
         self._outbox.defer(
             f"the change of order {oid}",
             lambda: self._store_modify(wallet_id, oid, request, result),
         )
-        return result
 
     def _store_modify(
         self, wallet_id: int, oid: int, request: OrderRequest, result: OrderResult
     ) -> None:
-        with reconcilable_transaction(self._sessions) as session:
-            row = _order_row(session, wallet_id, oid, request.cloid)
-            if row is not None:
-                row.price, row.size = request.price, request.size
-                if result.oid is not None:
-                    row.oid = result.oid
+        with connection_transaction(self._engine, wait_for_flush=False) as connection:
+            connection.execute(
+                _STORE_MODIFY[bool(request.cloid)],
+                {
+                    "ref_wallet": wallet_id,
+                    "ref_cloid": request.cloid,
+                    "ref_oid": oid,
+                    "new_price": request.price,
+                    "new_size": request.size,
+                    "new_oid": result.oid,
+                },
+            )
 
     def open_orders(self, user_id: int, wallet_id: int) -> tuple[tuple[OpenOrder, int | None], ...]:
         """The wallet's resting orders with the bot (if any) that placed each."""
@@ -257,26 +475,34 @@ class OrderService:
         return self._exchange.update_leverage(wallet_id, coin, leverage, is_cross=cross)
 
     def _store_result(self, order_id: int, result: OrderResult) -> None:
-        """Idempotent, and it never undoes a later fact: a row already settled (an earlier try
-        committed, a cancel or reconciliation got there first) only gains its missing oid."""
-        with reconcilable_transaction(self._sessions) as session:
-            row = session.get(Order, order_id)
-            if row is None:
-                return
-            if row.oid is None:
-                row.oid = result.oid
-            if row.status != "pending":
-                return
-            row.status = result.status
-            row.filled_size = result.filled_size
-            row.avg_price = result.avg_price
-            row.error_code = result.error_code
+        """Idempotent, and it never undoes a later fact (see `_STORE_RESULT`)."""
+        with connection_transaction(self._engine, wait_for_flush=False) as connection:
+            connection.execute(
+                _STORE_RESULT,
+                {
+                    "order_id": order_id,
+                    "result_oid": result.oid,
+                    "result_status": result.status,
+                    "filled": result.filled_size,
+                    "average": result.avg_price,
+                    "code": result.error_code,
+                },
+            )
 
     def _owned_wallet(self, user_id: int, wallet_id: int) -> Wallet:
         with self._sessions() as session:
             wallet = owned_wallet(session, user_id, wallet_id)
             session.expunge(wallet)
             return wallet
+
+    def _owned_in_memory(self, user_id: int, wallet_id: int) -> OwnedWallet | None:
+        """The caller's wallet if it is known without a read (None), else 404 like `_owned`."""
+        known = self._owners.get(wallet_id)
+        if known is None:
+            return None
+        if known[0] != user_id:
+            raise NotFound("Wallet not found.")
+        return OwnedWallet(wallet_id, known[1])
 
     def _owned(self, user_id: int, wallet_id: int) -> OwnedWallet:
         """The caller's wallet, from memory after the first read; another user's, or a missing
@@ -295,17 +521,17 @@ class OrderService:
             raise NotFound("Wallet not found.")
         return OwnedWallet(wallet_id, account)
 
-    def _remember_ref(self, wallet_id: int, oid: int | None, coin: str, cloid: str | None) -> None:
+    def _remember_ref(self, wallet_id: int, oid: int | None, request: OrderRequest) -> None:
         if oid is not None:
-            self._refs.put((wallet_id, oid), (coin, cloid), self._refs.generation())
+            self._refs.put((wallet_id, oid), request, self._refs.generation())
 
     def bot_order_cloid(self, bot_id: int, wallet_id: int, oid: int, coin: str) -> str | None:
         """The cloid of bot `bot_id`'s order `oid` on `coin`, or None if it is not that bot's.
 
         Known from the exchange's answer even before the order's result is stored."""
         known = self._refs.get((wallet_id, oid))
-        if known is not None and known[0] == coin and bot_id_of(known[1]) == bot_id:
-            return known[1]
+        if known is not None and known.coin == coin and bot_id_of(known.cloid) == bot_id:
+            return known.cloid
         with self._sessions() as session:
             return session.scalar(
                 select(Order.cloid).where(
@@ -319,26 +545,25 @@ class OrderService:
                 return order
         raise NotFound("No open order with that id on this wallet.", code="ORDER_NOT_FOUND")
 
+    def _owned_order_ref(self, user_id: int, wallet_id: int, oid: int) -> tuple[str, str | None]:
+        return self._order_ref(self._owned(user_id, wallet_id), oid)
+
+    def _owned_open_order(self, user_id: int, wallet_id: int, oid: int) -> OpenOrder:
+        return self._open_order(self._owned(user_id, wallet_id), oid)
+
     def _order_ref(self, wallet: OwnedWallet, oid: int) -> tuple[str, str | None]:
         """The coin and cloid of an order: from its answer, our record, or else the exchange's
         open orders."""
         known = self._refs.get((wallet.id, oid))
         if known is not None:
-            return known
+            return known.coin, known.cloid
         with self._sessions() as session:
-            known = session.execute(
+            row = session.execute(
                 select(Order.coin, Order.cloid).where(
                     Order.wallet_id == wallet.id, Order.oid == oid
                 )
             ).first()
-        if known is not None:
-            return known[0], known[1]
+        if row is not None:
+            return row[0], row[1]
         order = self._open_order(wallet, oid)
         return order.coin, order.cloid
-
-
-def _order_row(session: Session, wallet_id: int, oid: int, cloid: str | None) -> Order | None:
-    """An order's row by cloid (kept across modifies, and known even while a queued write has
-    not stored the oid yet), else by oid."""
-    where = Order.cloid == cloid if cloid else Order.oid == oid
-    return session.scalar(select(Order).where(Order.wallet_id == wallet_id, where))

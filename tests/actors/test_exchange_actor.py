@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections import defaultdict
@@ -314,3 +315,63 @@ def test_exchange_refusal_of_a_signed_action_is_a_typed_error(paper_server, desk
     with pytest.raises(ExchangeRejected) as info:
         desk.client.cancel(1, "BTC", 123456)
     assert info.value.code == "ORDER_NOT_FOUND"
+
+
+# -- callers on an event loop: the signer replies to the loop ---------------------------------
+
+
+def test_an_event_loop_caller_gets_the_answer_and_the_hooks_run_on_the_signer_in_order():
+    api = FakeAPI()
+    client = ExchangeClient.start(api, provider, timeout=10, readers=1)
+    api.gates[KEYS[1][1]].set()
+    seen: list[tuple[str, str]] = []
+
+    async def place() -> OrderResult:
+        return await client.place_order_async(
+            1,
+            order(),
+            before_send=lambda: seen.append(("before", threading.current_thread().name)),
+            on_answer=lambda r: seen.append((r.status, threading.current_thread().name)),
+        )
+
+    result = asyncio.run(place())
+    assert result.status == "resting"
+    assert [step for step, _ in seen] == ["before", "resting"]
+    assert {thread for _, thread in seen} == {seen[0][1]}
+    assert seen[0][1].startswith("SignerActor")
+    client.stop()
+
+
+def test_a_failing_before_send_sends_nothing_and_reaches_the_caller():
+    api = FakeAPI()
+    client = ExchangeClient.start(api, provider, timeout=10, readers=1)
+
+    def refuse() -> None:
+        raise RuntimeError("database down")
+
+    with pytest.raises(RuntimeError, match="database down"):
+        asyncio.run(client.place_order_async(1, order(), before_send=refuse))
+    assert api.started[KEYS[1][1]] == []
+    client.stop()
+
+
+def test_the_answer_is_booked_even_when_the_loop_caller_gave_up_waiting():
+    api = FakeAPI()
+    client = ExchangeClient.start(api, provider, timeout=0.2, readers=1)
+    cloid = "0x" + "34" * 16
+    booked = threading.Event()
+    answers: list[OrderResult] = []
+
+    def book(result: OrderResult) -> None:
+        answers.append(result)
+        booked.set()
+
+    result = asyncio.run(client.place_order_async(1, order(cloid), on_answer=book))
+    assert result.status == "unknown"
+    assert result.cloid == cloid
+    assert not booked.is_set()
+    api.gates[KEYS[1][1]].set()  # the exchange answers after all
+    assert booked.wait(5), "the late answer was never booked"
+    assert answers[0].status == "resting"
+    assert answers[0].cloid == cloid
+    client.stop()

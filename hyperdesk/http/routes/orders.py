@@ -1,8 +1,9 @@
 """Manual trading: place, list, modify and cancel orders.
 
-Routes that answer with a model are `async` and run their blocking part in one worker thread:
-a sync route with a response model costs a second trip through the thread pool, for FastAPI to
-validate the answer there (about a millisecond on a loaded machine, on every order).
+Every route is `async`. Placing, modifying and cancelling wait for the exchange on the event loop
+(the signer actor replies to the loop), so no worker thread is tied up per order; listing runs
+its reads in one worker thread. A sync route with a response model would cost a second trip
+through the thread pool, for FastAPI to validate the answer there.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from hyperdesk.exchange.models import OrderRequest
+from hyperdesk.exchange.models import OrderRequest, OrderResult
 from hyperdesk.http.deps import CurrentUser, ServicesDep
 from hyperdesk.http.trading_schemas import (
     Id,
@@ -22,7 +23,6 @@ from hyperdesk.http.trading_schemas import (
     OrderModifyIn,
     OrderOut,
 )
-from hyperdesk.services import Services
 from hyperdesk.trading.cloids import new_cloid
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -55,10 +55,6 @@ async def open_orders(
 
 @router.post("", response_model=OrderOut)
 async def place_order(body: OrderIn, user: CurrentUser, services: ServicesDep) -> OrderOut:
-    return await run_in_threadpool(_place, body, user.id, services)
-
-
-def _place(body: OrderIn, user_id: int, services: Services) -> OrderOut:
     request = OrderRequest(
         coin=body.coin,
         is_buy=body.side == "buy",
@@ -73,41 +69,37 @@ def _place(body: OrderIn, user_id: int, services: Services) -> OrderOut:
     )
     # The cloid is chosen here so the stream knows whose order it is before the exchange answers.
     cloid = new_cloid()
-    services.remember_order_owner(cloid, user_id)
-    placed = services.orders.place(user_id, body.wallet_id, request, cloid=cloid)
-    result = placed.result
-    services.publish_fills(placed.new_fills)
-    return OrderOut(
-        id=placed.order_id,
-        status=result.status,
-        oid=result.oid,
-        cloid=result.cloid,
-        filled_size=result.filled_size,
-        avg_price=result.avg_price,
-    )
+    services.remember_order_owner(cloid, user.id)
+    placed = await services.orders.place_async(user.id, body.wallet_id, request, cloid=cloid)
+    if placed.new_fills:
+        services.publish_fills(placed.new_fills)
+    return _order_out(placed.result, placed.order_id)
 
 
 @router.patch("/{oid}", response_model=OrderOut)
 async def modify_order(
     oid: Oid, body: OrderModifyIn, user: CurrentUser, services: ServicesDep
 ) -> OrderOut:
-    result = await run_in_threadpool(
-        lambda: services.orders.modify(
-            user.id, body.wallet_id, oid, price=body.price, size=body.size
-        )
+    result = await services.orders.modify_async(
+        user.id, body.wallet_id, oid, price=body.price, size=body.size
     )
+    return _order_out(result)
+
+
+@router.delete("/{oid}", status_code=status.HTTP_204_NO_CONTENT)
+async def cancel_order(
+    oid: Oid, wallet_id: Annotated[Id, Query()], user: CurrentUser, services: ServicesDep
+) -> Response:
+    await services.orders.cancel_async(user.id, wallet_id, oid)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _order_out(result: OrderResult, order_id: int | None = None) -> OrderOut:
     return OrderOut(
+        id=order_id,
         status=result.status,
         oid=result.oid,
         cloid=result.cloid,
         filled_size=result.filled_size,
         avg_price=result.avg_price,
     )
-
-
-@router.delete("/{oid}", status_code=status.HTTP_204_NO_CONTENT)
-def cancel_order(
-    oid: Oid, wallet_id: Annotated[Id, Query()], user: CurrentUser, services: ServicesDep
-) -> Response:
-    services.orders.cancel(user.id, wallet_id, oid)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
