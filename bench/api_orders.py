@@ -5,12 +5,24 @@ clock, ticker running), and the real app (``python main.py`` as a subprocess, it
 in a temporary directory, or a throwaway PostgreSQL database) pointed at it. The bench process is
 only the client, so neither server shares an interpreter (or a GIL) with the load generator.
 
-* sdk: ``hyperliquid.exchange.Exchange`` places N resting Gtc limit orders 20% under the mid,
-  then cancels them (latency of each call);
-* platform: a user registers, logs in, creates a wallet, faucets, then places the same N orders
-  with ``POST /api/orders`` over keep-alive HTTP and cancels them with ``DELETE /api/orders/{oid}``;
-* concurrency: K users (threads of this process, one wallet each) place orders through
-  ``POST /api/orders`` at once, then cancel them; aggregate orders/s and latency per K;
+Phases (``--phases``, a comma list, default all three in this order):
+
+* single: one client, N orders (``--orders``), each path in turn:
+
+  * sdk: ``hyperliquid.exchange.Exchange`` places N resting Gtc limit orders 20% under the mid,
+    modifies each once (``modify_order``, one dollar lower), then cancels them (latency of each
+    call);
+  * platform: a user registers, logs in, creates a wallet, faucets, then places the same N orders
+    with ``POST /api/orders`` over keep-alive HTTP, modifies each with ``PATCH /api/orders/{oid}``
+    and cancels them with ``DELETE /api/orders/{oid}``;
+  * ratio lines platform/sdk for placement, modify and cancel;
+
+* concurrency: for each K in ``--clients``, K users (threads of this process, one wallet each)
+  place orders through ``POST /api/orders`` at once, then cancel them; then K SDK ``Exchange``
+  objects (one fresh faucet-funded wallet each) do the same straight on the paper exchange;
+  aggregate orders/s and latency per K, and each path's rate against its K=1 rate. The SDK figure
+  is what the paper exchange serves K clients of this process on this machine: the ceiling for
+  the platform's;
 * market (``--market M``, last because each one also reads fills): M market orders alternating
   buy/sell, SDK ``market_open`` against ``POST /api/orders`` with ``type=market``.
 
@@ -18,13 +30,15 @@ With ``--embedded`` the app is started the README way instead: no ``HYPERDESK_EX
 it starts its own paper exchange (a child process of the app, on ``HYPERDESK_PAPER_PORT``), and
 the SDK phases trade on that one.
 
-Placement figures exclude the cancels (placed first, cancelled after). Every phase stops early if
+Placement figures exclude the modifies and cancels (all N placed first, then modified, then
+cancelled). Every phase stops early if
 ``--time-limit`` runs out; servers are stopped and temporary files and databases removed at the
 end. Not a test: it prints figures.
 
     .venv/bin/python bench/api_orders.py --orders 200 --clients 1,4,16
     .venv/bin/python bench/api_orders.py --database-url postgresql://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/api_orders.py --embedded
+    .venv/bin/python bench/api_orders.py --phases single --orders 50
 """
 
 from __future__ import annotations
@@ -47,6 +61,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -68,7 +83,8 @@ HTTP_TIMEOUT = 15.0
 # exchange it is practically unlimited unless --weight-per-minute says otherwise. A resting order,
 # a market order (priced off the streamed mid, its fills streamed back) and a cancel weigh 1 each.
 # Counted here to tell throttling from slowness.
-WEIGHT = {"limit": 1, "cancel": 1, "market": 1}
+WEIGHT = {"limit": 1, "modify": 1, "cancel": 1, "market": 1}
+PHASES = ("single", "concurrency", "market")
 BUDGET = {"per_minute": "the paper default (1,000,000)"}
 
 
@@ -135,6 +151,40 @@ class Samples:
         self.latencies.extend(other.latencies)
         self.errors += other.errors
 
+    def start(self) -> None:
+        self.started = time.perf_counter()
+
+    def stop(self) -> None:
+        self.ended = time.perf_counter()
+        self.wall = self.ended - self.started
+
+
+@dataclass
+class LimitRun:
+    """One client's resting orders: placed, then (optionally) modified, then cancelled. Kept as
+    three sample sets so that each kind of call is timed without the others."""
+
+    place: Samples = field(default_factory=Samples)
+    modify: Samples = field(default_factory=Samples)
+    cancel: Samples = field(default_factory=Samples)
+    oids: list[int] = field(default_factory=list)  # the live oid of each resting order
+
+    KINDS = ("place", "modify", "cancel")
+
+    @classmethod
+    def together(cls, runs: list[LimitRun]) -> LimitRun:
+        """Runs of clients working at once, merged; each kind's rate is over the span from the
+        first client's start to the last one's end."""
+        merged = cls()
+        for kind in cls.KINDS:
+            total: Samples = getattr(merged, kind)
+            spans = [getattr(run, kind) for run in runs if getattr(run, kind).latencies]
+            for samples in spans:
+                total.merge(samples)
+            if spans:
+                total.wall = max(s.ended for s in spans) - min(s.started for s in spans)
+        return merged
+
 
 def _percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
@@ -153,8 +203,10 @@ def _summary(samples: Samples) -> dict[str, float]:
     }
 
 
+NAME = 38  # width of the first column
+
 HEADER = (
-    f"{'':<34} {'n':>5} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'mean ms':>8} "
+    f"{'':<{NAME}} {'n':>5} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'mean ms':>8} "
     f"{'orders/s':>9} {'errors':>6}"
 )
 
@@ -162,7 +214,7 @@ HEADER = (
 def _line(name: str, samples: Samples) -> None:
     s = _summary(samples)
     print(
-        f"{name:<34} {s['n']:>5} {s['p50']:>8.2f} {s['p90']:>8.2f} {s['p99']:>8.2f} "
+        f"{name:<{NAME}} {s['n']:>5} {s['p50']:>8.2f} {s['p90']:>8.2f} {s['p99']:>8.2f} "
         f"{s['mean']:>8.2f} {s['rate']:>9.1f} {samples.errors:>6}",
         flush=True,
     )
@@ -310,43 +362,95 @@ def _resting_price(mid: Decimal) -> str:
     return str(int(mid * Decimal("0.8")))
 
 
-def sdk_limit_orders(paper_url: str, n: int, clock: Clock) -> tuple[Samples, Samples]:
+def _sdk_status(result: dict) -> dict:
+    """The first order status of an SDK answer, ``{}`` when the whole action failed."""
+    return result["response"]["data"]["statuses"][0] if result["status"] == "ok" else {}
+
+
+def sdk_exchange(paper_url: str) -> Exchange:
+    """An SDK client on a fresh wallet, funded by the paper exchange's faucet."""
     wallet = eth_account.Account.create()
     requests.post(
         paper_url + "/faucet", json={"user": wallet.address, "usd": "10000000"}, timeout=10
     ).raise_for_status()
-    exchange = Exchange(wallet, paper_url, timeout=HTTP_TIMEOUT)
-    px = float(_resting_price(Decimal(Info(paper_url, skip_ws=True).all_mids()[COIN])))
-    place, cancel, oids = Samples(), Samples(), []
-    start = time.perf_counter()
+    return Exchange(wallet, paper_url, timeout=HTTP_TIMEOUT)
+
+
+def sdk_resting_price(paper_url: str) -> Decimal:
+    return Decimal(_resting_price(Decimal(Info(paper_url, skip_ws=True).all_mids()[COIN])))
+
+
+def _modified_price(price: Decimal) -> Decimal:
+    """One whole dollar lower: a valid ETH price that still rests far under the mid."""
+    return price - 1
+
+
+def _sdk_place(exchange: Exchange, px: float, n: int, clock: Clock, run: LimitRun) -> None:
+    run.place.start()
     with contextlib.suppress(OutOfTime):
         for _ in range(n):
             clock.check()
             t0 = time.perf_counter()
             result = exchange.order(COIN, True, float(SIZE), px, {"limit": {"tif": "Gtc"}})
-            place.latencies.append(time.perf_counter() - t0)
-            status = result["response"]["data"]["statuses"][0] if result["status"] == "ok" else {}
+            run.place.latencies.append(time.perf_counter() - t0)
+            status = _sdk_status(result)
             if "resting" in status:
-                oids.append(status["resting"]["oid"])
+                run.oids.append(status["resting"]["oid"])
             else:
-                place.errors += 1
-    place.wall = time.perf_counter() - start
-    start = time.perf_counter()
-    for oid in oids:  # always cancel what was placed, even when out of time
+                run.place.errors += 1
+    run.place.stop()
+
+
+def _sdk_modify(exchange: Exchange, new_px: float, clock: Clock, run: LimitRun) -> None:
+    """Modify each resting order once; a modify replaces the order, so keep the oid it answers."""
+    run.modify.start()
+    with contextlib.suppress(OutOfTime):
+        for i, oid in enumerate(run.oids):
+            clock.check()
+            t0 = time.perf_counter()
+            result = exchange.modify_order(
+                oid, COIN, True, float(SIZE), new_px, {"limit": {"tif": "Gtc"}}
+            )
+            run.modify.latencies.append(time.perf_counter() - t0)
+            status = _sdk_status(result)
+            if "resting" in status:
+                run.oids[i] = status["resting"]["oid"]
+            else:
+                run.modify.errors += 1
+    run.modify.stop()
+
+
+def _sdk_cancel(exchange: Exchange, run: LimitRun) -> None:
+    run.cancel.start()
+    for oid in run.oids:  # always cancel what was placed, even when out of time
         t0 = time.perf_counter()
         cancelled = exchange.cancel(COIN, oid)
-        cancel.latencies.append(time.perf_counter() - t0)
-        cancel.errors += cancelled["status"] != "ok"
-    cancel.wall = time.perf_counter() - start
-    return place, cancel
+        run.cancel.latencies.append(time.perf_counter() - t0)
+        run.cancel.errors += cancelled["status"] != "ok" or "error" in _sdk_status(cancelled)
+    run.cancel.stop()
+
+
+def sdk_limit_orders(
+    exchange: Exchange,
+    price: Decimal,
+    n: int,
+    clock: Clock,
+    start: threading.Barrier | None = None,
+    modify: bool = False,
+) -> LimitRun:
+    """Place n resting buys at ``price``, modify each once if asked, then cancel them all."""
+    run = LimitRun()
+    if start is not None:
+        start.wait()
+    _sdk_place(exchange, float(price), n, clock, run)
+    if modify:
+        _sdk_modify(exchange, float(_modified_price(price)), clock, run)
+    _sdk_cancel(exchange, run)
+    return run
 
 
 def sdk_market_orders(paper_url: str, n: int, clock: Clock) -> Samples:
-    wallet = eth_account.Account.create()
-    requests.post(
-        paper_url + "/faucet", json={"user": wallet.address, "usd": "10000000"}, timeout=10
-    ).raise_for_status()
-    exchange = Exchange(wallet, paper_url, timeout=HTTP_TIMEOUT)
+    exchange = sdk_exchange(paper_url)
     out = Samples()
     start = time.perf_counter()
     with contextlib.suppress(OutOfTime):
@@ -355,7 +459,7 @@ def sdk_market_orders(paper_url: str, n: int, clock: Clock) -> Samples:
             t0 = time.perf_counter()
             result = exchange.market_open(COIN, i % 2 == 0, float(SIZE))
             out.latencies.append(time.perf_counter() - t0)
-            status = result["response"]["data"]["statuses"][0] if result["status"] == "ok" else {}
+            status = _sdk_status(result)
             out.errors += "filled" not in status
     out.wall = time.perf_counter() - start
     return out
@@ -391,6 +495,22 @@ class PlatformUser:
         response = self.http.post(self.base_url + "/api/orders", json=body, timeout=HTTP_TIMEOUT)
         return time.perf_counter() - t0, response
 
+    def modify(self, oid: int, price: str) -> tuple[float, int | None]:
+        """Reprice a resting order; returns the latency and the order's oid afterwards (a modify
+        may give the order a new one), None when the modify failed. Like the SDK's
+        `modify_order`, the call states the order's new price and size."""
+        METER.add("modify")
+        t0 = time.perf_counter()
+        response = self.http.patch(
+            f"{self.base_url}/api/orders/{oid}",
+            json={"wallet_id": self.wallet_id, "price": price, "size": SIZE},
+            timeout=HTTP_TIMEOUT,
+        )
+        latency = time.perf_counter() - t0
+        if response.status_code != 200 or "status" not in response.json():
+            return latency, None
+        return latency, response.json().get("oid") or oid
+
     def cancel(self, oid: int) -> tuple[float, bool]:
         METER.add("cancel")
         t0 = time.perf_counter()
@@ -402,32 +522,60 @@ class PlatformUser:
         return time.perf_counter() - t0, response.status_code == 204
 
 
-def platform_limit_orders(
-    user: PlatformUser, price: str, n: int, clock: Clock, start: threading.Barrier | None = None
-) -> tuple[Samples, Samples, list[int]]:
-    place, cancel, oids = Samples(), Samples(), []
-    if start is not None:
-        start.wait()
-    t_start = time.perf_counter()
+def _platform_place(user: PlatformUser, price: str, n: int, clock: Clock, run: LimitRun) -> None:
+    run.place.start()
     with contextlib.suppress(OutOfTime):
         for _ in range(n):
             clock.check()
             latency, response = user.order(side="buy", type="limit", price=price)
-            place.latencies.append(latency)
+            run.place.latencies.append(latency)
             if response.status_code == 200 and response.json()["status"] == "resting":
-                oids.append(response.json()["oid"])
+                run.oids.append(response.json()["oid"])
             else:
-                place.errors += 1
-    place.started, place.ended = t_start, time.perf_counter()
-    place.wall = place.ended - place.started
-    cancel.started = time.perf_counter()
-    for oid in oids:
+                run.place.errors += 1
+    run.place.stop()
+
+
+def _platform_modify(user: PlatformUser, new_price: str, clock: Clock, run: LimitRun) -> None:
+    run.modify.start()
+    with contextlib.suppress(OutOfTime):
+        for i, oid in enumerate(run.oids):
+            clock.check()
+            latency, new_oid = user.modify(oid, new_price)
+            run.modify.latencies.append(latency)
+            if new_oid is None:
+                run.modify.errors += 1
+            else:
+                run.oids[i] = new_oid
+    run.modify.stop()
+
+
+def _platform_cancel(user: PlatformUser, run: LimitRun) -> None:
+    run.cancel.start()
+    for oid in run.oids:  # always cancel what was placed, even when out of time
         latency, ok = user.cancel(oid)
-        cancel.latencies.append(latency)
-        cancel.errors += not ok
-    cancel.ended = time.perf_counter()
-    cancel.wall = cancel.ended - cancel.started
-    return place, cancel, oids
+        run.cancel.latencies.append(latency)
+        run.cancel.errors += not ok
+    run.cancel.stop()
+
+
+def platform_limit_orders(
+    user: PlatformUser,
+    price: str,
+    n: int,
+    clock: Clock,
+    start: threading.Barrier | None = None,
+    modify: bool = False,
+) -> LimitRun:
+    """Place n resting buys at ``price``, modify each once if asked, then cancel them all."""
+    run = LimitRun()
+    if start is not None:
+        start.wait()
+    _platform_place(user, price, n, clock, run)
+    if modify:
+        _platform_modify(user, str(_modified_price(Decimal(price))), clock, run)
+    _platform_cancel(user, run)
+    return run
 
 
 def platform_market_orders(user: PlatformUser, n: int, clock: Clock) -> Samples:
@@ -443,10 +591,37 @@ def platform_market_orders(user: PlatformUser, n: int, clock: Clock) -> Samples:
     return out
 
 
+def _at_once(k: int, work: Callable[[int, threading.Barrier], LimitRun]) -> LimitRun:
+    """Run ``work(i, barrier)`` for i in 0..k-1 on k threads released together; merged runs."""
+    barrier = threading.Barrier(k + 1)
+    results: list[LimitRun | BaseException] = [LimitRun()] * k
+
+    def run(i: int) -> None:
+        try:
+            results[i] = work(i, barrier)
+        except BaseException as exc:  # reported below
+            results[i] = exc
+            barrier.abort()
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(k)]
+    for t in threads:
+        t.start()
+    with contextlib.suppress(threading.BrokenBarrierError):
+        barrier.wait()
+    for t in threads:
+        t.join()
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:  # the cause, not the other threads' broken barrier
+        raise next(
+            (e for e in errors if not isinstance(e, threading.BrokenBarrierError)), errors[0]
+        )
+    return LimitRun.together(results)  # type: ignore[arg-type]
+
+
 def concurrent_limit_orders(
     base_url: str, k: int, per_client: int, clock: Clock
-) -> tuple[Samples, Samples, float]:
-    """K users at once; returns placement and cancel samples (aggregate) and setup seconds."""
+) -> tuple[LimitRun, float]:
+    """K platform users at once; returns their merged run and the setup seconds."""
     t0 = time.perf_counter()
     tag = uuid.uuid4().hex[:6]
     users = [PlatformUser(base_url, f"c{k}_{i}_{tag}") for i in range(k)]
@@ -454,35 +629,30 @@ def concurrent_limit_orders(
     setup = time.perf_counter() - t0
     for user in users:  # the first users' connections idled through the others' set-up, and
         user.http.get(base_url + "/api/health", timeout=HTTP_TIMEOUT)  # uvicorn drops idle ones
-    barrier = threading.Barrier(k + 1)
-    results: list[tuple[Samples, Samples, list[int]] | BaseException] = [Samples()] * k  # type: ignore[list-item]
+    try:
+        return (
+            _at_once(k, lambda i, b: platform_limit_orders(users[i], price, per_client, clock, b)),
+            setup,
+        )
+    finally:
+        for user in users:
+            user.http.close()
 
-    def run(i: int) -> None:
-        try:
-            results[i] = platform_limit_orders(users[i], price, per_client, clock, barrier)
-        except BaseException as exc:  # reported below
-            results[i] = exc
 
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(k)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    for t in threads:
-        t.join()
-    place, cancel = Samples(), Samples()
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-        place.merge(result[0])
-        cancel.merge(result[1])
-    # Aggregate rate: all calls of a kind over the span from the first start to the last end.
-    for kind, merged in ((0, place), (1, cancel)):
-        spans = [r[kind] for r in results if r[kind].latencies]  # type: ignore[index]
-        if spans:
-            merged.wall = max(s.ended for s in spans) - min(s.started for s in spans)
-    for user in users:
-        user.http.close()
-    return place, cancel, setup
+def sdk_concurrent_limit_orders(
+    paper_url: str, k: int, per_client: int, clock: Clock
+) -> tuple[LimitRun, float]:
+    """K SDK clients (own wallet each) at once on the paper exchange; merged run, setup seconds."""
+    t0 = time.perf_counter()
+    exchanges = [sdk_exchange(paper_url) for _ in range(k)]
+    price = sdk_resting_price(paper_url)
+    setup = time.perf_counter() - t0
+    for exchange in exchanges:  # the first clients' connections idled through the set-up
+        exchange.post("/info", {"type": "allMids"})
+    return (
+        _at_once(k, lambda i, b: sdk_limit_orders(exchanges[i], price, per_client, clock, b)),
+        setup,
+    )
 
 
 # -- main -----------------------------------------------------------------------------------------
@@ -506,6 +676,11 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=200, help="orders per single-client phase")
     parser.add_argument(
         "--clients", default="1,4,16", help="comma-separated K values for the concurrency phase"
+    )
+    parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help=f"comma-separated phases to run, in their fixed order (default: {','.join(PHASES)})",
     )
     parser.add_argument(
         "--concurrent-orders",
@@ -542,6 +717,9 @@ def main() -> int:
     if not 1 <= args.orders <= 900 or any(k < 1 for k in clients):
         parser.error("--orders must be 1..900 (the paper exchange allows 1000 open orders)")
     concurrent_orders = args.concurrent_orders or args.orders
+    args.phases = {p.strip() for p in args.phases.split(",") if p.strip()}
+    if not args.phases or not args.phases <= set(PHASES):
+        parser.error(f"--phases takes a comma list of {', '.join(PHASES)}")
 
     _machine()
     clock = Clock(args.time_limit)
@@ -593,40 +771,85 @@ def main() -> int:
     return 0
 
 
+def _x(a: float, b: float) -> float:
+    return a / b if b else math.nan
+
+
+def _ratio(what: str, sdk: Samples, api: Samples, throughput: bool = False) -> None:
+    s, a = _summary(sdk), _summary(api)
+    line = (
+        f"platform/sdk {what}: p50 x{_x(a['p50'], s['p50']):.2f} "
+        f"({a['p50'] - s['p50']:+.2f} ms), p99 x{_x(a['p99'], s['p99']):.2f} "
+        f"({a['p99'] - s['p99']:+.2f} ms)"
+    )
+    if throughput:
+        line += f", throughput x{_x(a['rate'], s['rate']):.2f}"
+    print(line)
+
+
 def _run(args, clients, concurrent_orders, clock, paper_url, app_url) -> None:
-    # Warm both paths (first-request costs: imports, signer actors, connection set-up).
-    sdk_limit_orders(paper_url, args.warmup, clock)
+    # Warm both paths (first-request costs: imports, signer actors, connection set-up); the
+    # warmed SDK client and platform user are the ones measured in the single-client phase.
+    exchange = sdk_exchange(paper_url)
+    sdk_price = sdk_resting_price(paper_url)
+    sdk_limit_orders(exchange, sdk_price, args.warmup, clock, modify=True)
     user = PlatformUser(app_url, f"single_{uuid.uuid4().hex[:6]}")
     price = _resting_price(user.mid())
-    platform_limit_orders(user, price, args.warmup, clock)
+    platform_limit_orders(user, price, args.warmup, clock, modify=True)
 
-    print(f"-- resting Gtc limit orders, 1 client, {args.orders} orders (then cancelled) --")
+    if "single" in args.phases:
+        _single_phase(args, clock, exchange, sdk_price, user, price)
+    if "concurrency" in args.phases:
+        _concurrency_phase(clients, concurrent_orders, clock, paper_url, app_url)
+    if "market" in args.phases and args.market:
+        print(f"\n-- market orders, 1 client, {args.market} orders alternating buy/sell --")
+        print(HEADER)
+        sdk_market = sdk_market_orders(paper_url, args.market, clock)
+        _line("sdk Exchange.market_open", sdk_market)
+        api_market = platform_market_orders(user, args.market, clock)
+        _line("platform POST /api/orders market", api_market)
+        _ratio("market", sdk_market, api_market)
+        print(METER.note())
+    if time.monotonic() > clock.deadline:
+        print(f"\n(time limit of {args.time_limit:.0f} s reached: some phases stopped early)")
+
+
+def _single_phase(args, clock, exchange, sdk_price, user, price) -> None:
+    print(
+        f"-- resting Gtc limit orders, 1 client, {args.orders} orders "
+        "(placed, then each modified once, then cancelled) --"
+    )
     print(HEADER)
-    sdk_place, sdk_cancel = sdk_limit_orders(paper_url, args.orders, clock)
-    _line("sdk Exchange.order", sdk_place)
-    _line("sdk Exchange.cancel", sdk_cancel)
+    sdk = sdk_limit_orders(exchange, sdk_price, args.orders, clock, modify=True)
+    _line("sdk Exchange.order", sdk.place)
+    _line("sdk Exchange.modify_order", sdk.modify)
+    _line("sdk Exchange.cancel", sdk.cancel)
     idle = AppCpu.idle_rate()
     cpu_before, t_before = AppCpu.seconds(), time.perf_counter()
-    api_place, api_cancel, _ = platform_limit_orders(user, price, args.orders, clock)
+    api = platform_limit_orders(user, price, args.orders, clock, modify=True)
     cpu_after, wall = AppCpu.seconds(), time.perf_counter() - t_before
-    _line("platform POST /api/orders", api_place)
-    _line("platform DELETE /api/orders/{oid}", api_cancel)
-    requests_made = len(api_place.latencies) + len(api_cancel.latencies)
+    _line("platform POST /api/orders", api.place)
+    _line("platform PATCH /api/orders/{oid}", api.modify)
+    _line("platform DELETE /api/orders/{oid}", api.cancel)
+    requests_made = sum(len(getattr(api, kind).latencies) for kind in LimitRun.KINDS)
     if None not in (idle, cpu_before, cpu_after) and requests_made:
         busy = cpu_after - cpu_before - idle * wall  # type: ignore[operator]
         print(
-            f"app CPU per request (place and cancel, idle {idle * 1000:.0f} ms/s subtracted): "  # type: ignore[operator]
-            f"{busy / requests_made * 1000:.2f} ms"
+            f"app CPU per request (place, modify and cancel, idle {idle * 1000:.0f} ms/s "  # type: ignore[operator]
+            f"subtracted): {busy / requests_made * 1000:.2f} ms"
         )
-    s, a = _summary(sdk_place), _summary(api_place)
-    print(
-        f"platform/sdk placement: p50 x{a['p50'] / s['p50']:.2f} "
-        f"(+{a['p50'] - s['p50']:.2f} ms), p99 x{a['p99'] / s['p99']:.2f} "
-        f"(+{a['p99'] - s['p99']:.2f} ms), throughput x{a['rate'] / s['rate']:.2f}"
-    )
+    _ratio("placement", sdk.place, api.place, throughput=True)
+    _ratio("modify", sdk.modify, api.modify)
+    _ratio("cancel", sdk.cancel, api.cancel)
 
-    print(f"\n-- concurrency: K users at once, {concurrent_orders} orders per K in total --")
+
+def _concurrency_phase(clients, concurrent_orders, clock, paper_url, app_url) -> None:
+    print(
+        f"\n-- concurrency: K clients at once, {concurrent_orders} orders per K in total, "
+        "platform users then SDK clients --"
+    )
     print(HEADER)
+    rates: dict[int, tuple[float, float]] = {}  # K -> placement orders/s (platform, sdk)
     for k in clients:
         per_client = max(1, math.ceil(concurrent_orders / k))
         try:
@@ -634,20 +857,30 @@ def _run(args, clients, concurrent_orders, clock, paper_url, app_url) -> None:
         except OutOfTime:
             print(f"K={k}: skipped (out of time)")
             continue
-        place, cancel, setup = concurrent_limit_orders(app_url, k, per_client, clock)
-        _line(f"K={k:<3} POST /api/orders ({per_client}/client)", place)
-        _line(f"K={k:<3} DELETE /api/orders/{{oid}}", cancel)
+        api, setup = concurrent_limit_orders(app_url, k, per_client, clock)
+        _line(f"K={k:<3} POST /api/orders ({per_client}/client)", api.place)
+        _line(f"K={k:<3} DELETE /api/orders/{{oid}}", api.cancel)
         print(f"      ({k} users registered, logged in, wallet + faucet each in {setup:.1f} s)")
         print(METER.note())
-
-    if args.market:
-        print(f"\n-- market orders, 1 client, {args.market} orders alternating buy/sell --")
-        print(HEADER)
-        _line("sdk Exchange.market_open", sdk_market_orders(paper_url, args.market, clock))
-        _line("platform POST /api/orders market", platform_market_orders(user, args.market, clock))
-        print(METER.note())
-    if time.monotonic() > clock.deadline:
-        print(f"\n(time limit of {args.time_limit:.0f} s reached: some phases stopped early)")
+        try:
+            clock.check()
+        except OutOfTime:
+            print(f"K={k}: sdk skipped (out of time)")
+            continue
+        sdk, setup = sdk_concurrent_limit_orders(paper_url, k, per_client, clock)
+        _line(f"K={k:<3} sdk Exchange.order ({per_client}/client)", sdk.place)
+        _line(f"K={k:<3} sdk Exchange.cancel", sdk.cancel)
+        print(f"      ({k} SDK clients: wallet + faucet + Exchange each, all in {setup:.1f} s)")
+        rates[k] = (_summary(api.place)["rate"], _summary(sdk.place)["rate"])
+    if not rates:
+        return
+    base = min(rates)
+    for k, (api_rate, sdk_rate) in rates.items():
+        print(
+            f"K={k}: platform x{_x(api_rate, rates[base][0]):.2f} the K={base} platform rate; "
+            f"sdk x{_x(sdk_rate, rates[base][1]):.2f} the K={base} sdk rate; "
+            f"platform/sdk at this K: x{_x(api_rate, sdk_rate):.2f}"
+        )
 
 
 if __name__ == "__main__":
