@@ -17,8 +17,10 @@ answer, so a cancel needs no read either.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -141,6 +143,7 @@ class OrderService:
         self._engine: Engine = sessions.kw["bind"]
         # PostgreSQL: whether the order row's commit waits for the WAL flush (`order_row_flush`).
         self._flush_order_rows = flush_order_rows
+        self._background: set[asyncio.Task[None]] = set()
         self._exchange = exchange
         self._fills = fills
         self._market = market
@@ -175,7 +178,13 @@ class OrderService:
         return PlacedOrder(result, order_id, new_fills)
 
     async def place_async(
-        self, user_id: int, wallet_id: int, request: OrderRequest, *, cloid: str | None = None
+        self,
+        user_id: int,
+        wallet_id: int,
+        request: OrderRequest,
+        *,
+        cloid: str | None = None,
+        on_fills: Callable[[tuple[RecordedFill, ...]], None] | None = None,
     ) -> PlacedOrder:
         """`place` for a caller on the event loop (the order route).
 
@@ -183,7 +192,9 @@ class OrderService:
         it signs, the answer's bookkeeping is queued there too (so it happens even if this caller
         is gone), and the loop is woken with the answer. What needs no I/O — the caller's wallet,
         market rules, the streamed mid — is checked here from memory; anything else first goes
-        through a worker thread.
+        through a worker thread. The fills of an order that filled are fetched after the answer,
+        off its path, and handed to `on_fills` (the answer already says how much filled, at what
+        average price); `PlacedOrder.new_fills` is then empty.
         """
         if self._known_in_memory(wallet_id, request):
             wallet, request = self._prepare(user_id, wallet_id, request, None, cloid)
@@ -204,12 +215,25 @@ class OrderService:
             on_answer=lambda answer: self._answered(wallet_id, request, row.id, answer),
         )
         self._raise_if_refused(result, "The order was refused.")
-        new_fills: tuple[RecordedFill, ...] = ()
         if result.filled_size > 0:
-            new_fills = await to_thread.run_sync(
-                self._fills_now, wallet.account_address, result, started_ms
-            )
-        return PlacedOrder(result, row.id, new_fills)
+            self._fetch_fills_later(wallet.account_address, result, started_ms, on_fills)
+        return PlacedOrder(result, row.id)
+
+    def _fetch_fills_later(
+        self,
+        account: str,
+        result: OrderResult,
+        started_ms: int,
+        on_fills: Callable[[tuple[RecordedFill, ...]], None] | None,
+    ) -> None:
+        async def fetch() -> None:
+            fills = await to_thread.run_sync(self._fills_now, account, result, started_ms)
+            if fills and on_fills is not None:
+                on_fills(fills)
+
+        task = asyncio.get_running_loop().create_task(fetch())
+        self._background.add(task)  # the loop keeps only a weak reference to its tasks
+        task.add_done_callback(self._background.discard)
 
     def _prepare(
         self,

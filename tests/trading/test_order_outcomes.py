@@ -103,9 +103,39 @@ def test_cancel_and_modify_report_the_exchange_answer_when_the_update_fails(
     assert row.oid == new_oid
 
 
+def test_a_polled_accounts_fills_are_fetched_right_after_the_answer_not_at_the_next_poll(
+    settings_factory, paper_server
+):
+    runtime = Runtime(settings_factory(stream_max_users=0, stream_poll_seconds=3600))
+    services = runtime.start()
+    try:
+        with TestClient(create_app(services)) as client:
+            alice = register_and_login(client, "alice")
+            wallet = _funded_wallet(client, alice)
+            account = wallet["account_address"]
+            first = _order(client, alice, wallet, type="market", size="0.2")
+            assert first.status_code == 200, first.text
+            # The stream's first poll of the account has run once it reports a high-water mark;
+            # the next one is an hour away.
+            wait_until(lambda: services.fills.cursor_ms(account) is not None, message="a poll")
+            placed = _order(client, alice, wallet, type="market", size="0.2", side="sell")
+            assert placed.status_code == 200, placed.text
+            assert placed.json()["status"] == "filled"
+            expected = {f["tid"] for f in paper_server.info().user_fills(account)}
+            assert len(expected) >= 2
+
+            def recorded() -> set[int]:
+                with services.sessions() as session:
+                    return set(session.scalars(select(Fill.tid)))
+
+            wait_until(lambda: recorded() == expected, message="fills fetched after the answer")
+    finally:
+        runtime.stop()
+
+
 def test_a_failed_fill_fetch_after_a_fill_is_not_the_orders_failure(settings_factory, paper_server):
-    """A polled account fetches its fills right after a fill; if storing them fails, the order
-    is still reported filled and the fills come by the next poll."""
+    """A polled account fetches its fills right after a fill (off the answer's path); if storing
+    them fails, the order is still reported filled and the fills come by the next poll."""
     runtime = Runtime(settings_factory(stream_max_users=0))
     services = runtime.start()
     try:
@@ -116,7 +146,7 @@ def test_a_failed_fill_fetch_after_a_fill_is_not_the_orders_failure(settings_fac
                 placed = _order(client, alice, wallet, type="market", size="0.2")
                 assert placed.status_code == 200, placed.text
                 assert placed.json()["status"] == "filled"
-                assert fault.failures >= 1
+                wait_until(lambda: fault.failures >= 1, message="the fetch after the fill tried")
             expected = {f["tid"] for f in paper_server.info().user_fills(wallet["account_address"])}
             assert expected
 

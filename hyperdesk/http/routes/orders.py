@@ -70,9 +70,9 @@ async def place_order(body: OrderIn, user: CurrentUser, services: ServicesDep) -
     # The cloid is chosen here so the stream knows whose order it is before the exchange answers.
     cloid = new_cloid()
     services.remember_order_owner(cloid, user.id)
-    placed = await services.orders.place_async(user.id, body.wallet_id, request, cloid=cloid)
-    if placed.new_fills:
-        services.publish_fills(placed.new_fills)
+    placed = await services.orders.place_async(
+        user.id, body.wallet_id, request, cloid=cloid, on_fills=services.publish_fills
+    )
     return _order_out(placed.result, placed.order_id)
 
 
