@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
@@ -129,10 +131,28 @@ def connection_transaction(engine: Engine, *, wait_for_flush: bool) -> Iterator[
     ``wait_for_flush=False`` is `reconcilable_transaction`'s commit (PostgreSQL returns before
     the WAL reaches the disk; SQLite commits as usual).
     """
-    with engine.begin() as connection:
+    with _sqlite_writer(engine), engine.begin() as connection:
         if not wait_for_flush and connection.dialect.name == "postgresql":
             connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         yield connection
+
+
+_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def _sqlite_writer(engine: Engine) -> AbstractContextManager[object]:
+    """SQLite has one writer at a time, and a writer that finds the file locked sleeps in
+    SQLite's busy handler (1, 2, 5, 10 ms …) before it looks again. The order row's insert and
+    the outbox's updates take turns on this lock instead, so the one waiting starts the moment
+    the other commits (`bench/order_path_cpu.py`: the insert's wall time 0.69-0.74 → 0.46 ms)."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    with _WRITER_LOCKS_GUARD:
+        lock = _WRITER_LOCKS.get(engine)
+        if lock is None:
+            lock = _WRITER_LOCKS[engine] = threading.Lock()
+    return lock
 
 
 @contextmanager
