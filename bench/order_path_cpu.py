@@ -59,6 +59,7 @@ def _instrument() -> None:
     from hyperdesk.exchange.l1_signing import L1Signer
     from hyperdesk.exchange.transport import ActionTransport
     from hyperdesk.trading.orders import OrderService
+    from hyperdesk.trading.outbox import Outbox, _Statement
 
     _timed(SignerActor, "submit", "signer: the whole message")
     _timed(OrderService, "_record", "signer: order row insert + commit")
@@ -66,7 +67,8 @@ def _instrument() -> None:
     _timed(ActionTransport, "post", "signer: POST /exchange (wall: the exchange's time)")
     _timed(HyperliquidAPI, "place_order", "signer: place_order (wire, sign, POST, parse)")
     _timed(OrderService, "_answered", "signer: bookkeeping queued (on_answer)")
-    _timed(OrderService, "_store_result", "outbox: result stored")
+    _timed(Outbox, "_store_together", "outbox: bookkeeping stored in batches")
+    _timed(_Statement, "run", "outbox: bookkeeping stored one by one")
 
 
 def _thread_cpu() -> dict[str, float]:

@@ -300,9 +300,18 @@ class OrderService:
         """The exchange has answered: from here on nothing may turn that answer into an error.
         Only queues work (never raises for the store), so it may run on the signer's thread."""
         self._remember_ref(wallet_id, result.oid, request)
-        self._outbox.defer(
+        self._outbox.defer_statement(
             f"the result of order {order_id} ({request.cloid})",
-            lambda: self._store_result(order_id, result),
+            self._engine,
+            _STORE_RESULT,
+            {
+                "order_id": order_id,
+                "result_oid": result.oid,
+                "result_status": result.status,
+                "filled": result.filled_size,
+                "average": result.avg_price,
+                "code": result.error_code,
+            },
         )
 
     @staticmethod
@@ -377,16 +386,12 @@ class OrderService:
         )
 
     def _cancelled(self, wallet_id: int, oid: int, cloid: str | None) -> None:
-        self._outbox.defer(
-            f"the cancel of order {oid}", lambda: self._store_cancel(wallet_id, oid, cloid)
+        self._outbox.defer_statement(
+            f"the cancel of order {oid}",
+            self._engine,
+            _STORE_CANCEL[bool(cloid)],
+            {"ref_wallet": wallet_id, "ref_cloid": cloid, "ref_oid": oid},
         )
-
-    def _store_cancel(self, wallet_id: int, oid: int, cloid: str | None) -> None:
-        with connection_transaction(self._engine, wait_for_flush=False) as connection:
-            connection.execute(
-                _STORE_CANCEL[bool(cloid)],
-                {"ref_wallet": wallet_id, "ref_cloid": cloid, "ref_oid": oid},
-            )
 
     def modify(
         self,
@@ -458,26 +463,19 @@ class OrderService:
         if result.status == "error":
             return
         self._remember_ref(wallet_id, result.oid, request)
-        self._outbox.defer(
+        self._outbox.defer_statement(
             f"the change of order {oid}",
-            lambda: self._store_modify(wallet_id, oid, request, result),
+            self._engine,
+            _STORE_MODIFY[bool(request.cloid)],
+            {
+                "ref_wallet": wallet_id,
+                "ref_cloid": request.cloid,
+                "ref_oid": oid,
+                "new_price": request.price,
+                "new_size": request.size,
+                "new_oid": result.oid,
+            },
         )
-
-    def _store_modify(
-        self, wallet_id: int, oid: int, request: OrderRequest, result: OrderResult
-    ) -> None:
-        with connection_transaction(self._engine, wait_for_flush=False) as connection:
-            connection.execute(
-                _STORE_MODIFY[bool(request.cloid)],
-                {
-                    "ref_wallet": wallet_id,
-                    "ref_cloid": request.cloid,
-                    "ref_oid": oid,
-                    "new_price": request.price,
-                    "new_size": request.size,
-                    "new_oid": result.oid,
-                },
-            )
 
     def open_orders(self, user_id: int, wallet_id: int) -> tuple[tuple[OpenOrder, int | None], ...]:
         """The wallet's resting orders with the bot (if any) that placed each."""
@@ -497,21 +495,6 @@ class OrderService:
     def set_leverage(self, user_id: int, wallet_id: int, coin: str, leverage: int, *, cross: bool):
         self._owned(user_id, wallet_id)
         return self._exchange.update_leverage(wallet_id, coin, leverage, is_cross=cross)
-
-    def _store_result(self, order_id: int, result: OrderResult) -> None:
-        """Idempotent, and it never undoes a later fact (see `_STORE_RESULT`)."""
-        with connection_transaction(self._engine, wait_for_flush=False) as connection:
-            connection.execute(
-                _STORE_RESULT,
-                {
-                    "order_id": order_id,
-                    "result_oid": result.oid,
-                    "result_status": result.status,
-                    "filled": result.filled_size,
-                    "average": result.avg_price,
-                    "code": result.error_code,
-                },
-            )
 
     def _owned_wallet(self, user_id: int, wallet_id: int) -> Wallet:
         with self._sessions() as session:

@@ -22,8 +22,31 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.sql.expression import Executable
+
+from hyperdesk.persistence.database import connection_transaction
 
 log = logging.getLogger(__name__)
+
+
+#: Deferred statements stored together in one transaction, at most this many.
+MAX_BATCH = 256
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """A deferred write that is one prebuilt statement: those waiting share a transaction."""
+
+    engine: Engine
+    statement: Executable
+    params: dict[str, Any]
+
+    def run(self) -> None:
+        with connection_transaction(self.engine, wait_for_flush=False) as connection:
+            connection.execute(self.statement, self.params)
 
 
 @dataclass
@@ -32,6 +55,7 @@ class _Owed:
     write: Callable[[], object]
     attempts: int = 0
     due: float = 0.0
+    statement: _Statement | None = None
 
 
 class Outbox:
@@ -73,9 +97,18 @@ class Outbox:
 
         Never raises and never waits for the database. Deferred writes are tried in the order
         they were handed over; one that fails is retried later, so writes must not depend on
-        their order (a late order result never undoes its cancel: see `_store_result`).
+        their order (a late order result never undoes its cancel: see `_STORE_RESULT` in the order service).
         """
         self._queue(_Owed(what, write, 0, time.monotonic()))
+
+    def defer_statement(
+        self, what: str, engine: Engine, statement: Executable, params: dict[str, Any]
+    ) -> None:
+        """`defer` for a write that is one statement (committed without waiting for the disk,
+        like `reconcilable_transaction`). Statements waiting when the outbox thread gets to them
+        are stored in one transaction: under load, one commit for many orders' bookkeeping."""
+        owed = _Statement(engine, statement, params)
+        self._queue(_Owed(what, owed.run, 0, time.monotonic(), owed))
 
     def pending(self) -> int:
         """How many writes are still owed (for status pages and tests)."""
@@ -120,6 +153,9 @@ class Outbox:
                     owed = next((o for o in self._owed if o.attempts == 0), None)
                 if owed is None:
                     return
+                batch = self._batch_with(owed)
+            if len(batch) > 1 and self._store_together(batch):
+                continue
             try:
                 owed.write()
             except Exception:
@@ -142,3 +178,41 @@ class Outbox:
 
     def _next_due(self) -> _Owed | None:
         return min(self._owed, key=lambda o: o.due, default=None)
+
+    def _batch_with(self, first: _Owed) -> list[_Owed]:
+        """`first` and the statements for its database that are due and never failed, in the
+        order they were handed over (the caller holds the lock)."""
+        if first.statement is None or first.attempts:
+            return [first]
+        engine, now = first.statement.engine, time.monotonic()
+        batch = [first]
+        for owed in self._owed:
+            if len(batch) >= MAX_BATCH:
+                break
+            if (
+                owed is not first
+                and owed.statement is not None
+                and owed.statement.engine is engine
+                and not owed.attempts
+                and owed.due <= now
+            ):
+                batch.append(owed)
+        return batch
+
+    def _store_together(self, batch: list[_Owed]) -> bool:
+        """One transaction for the whole batch; False (nothing stored) if it failed, and each
+        is then tried on its own, so one write that cannot be stored holds up no other."""
+        first = batch[0].statement
+        assert first is not None
+        try:
+            with connection_transaction(first.engine, wait_for_flush=False) as connection:
+                for owed in batch:
+                    assert owed.statement is not None
+                    connection.execute(owed.statement.statement, owed.statement.params)
+        except Exception:
+            log.info("a batch of %d bookkeeping writes failed; storing them one by one", len(batch))
+            return False
+        with self._changed:
+            stored = {id(owed) for owed in batch}
+            self._owed = [owed for owed in self._owed if id(owed) not in stored]
+        return True

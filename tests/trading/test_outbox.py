@@ -1,0 +1,78 @@
+"""The outbox stores owed bookkeeping writes off the request's path; statements that wait together
+are stored in one transaction, and one that cannot be stored holds up no other."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, event, text
+
+from hyperdesk.persistence.database import make_engine
+from hyperdesk.trading.outbox import Outbox
+from tests.helpers import wait_until
+
+INSERT = text("INSERT INTO outbox_probe (v) VALUES (:v)")
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE outbox_probe (v INTEGER PRIMARY KEY)"))
+    try:
+        yield engine
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE outbox_probe"))
+        engine.dispose()
+
+
+def _stored(engine: Engine) -> list[int]:
+    with engine.connect() as connection:
+        return sorted(connection.execute(text("SELECT v FROM outbox_probe")).scalars())
+
+
+def _commits(engine: Engine) -> list[int]:
+    commits: list[int] = []
+    event.listen(engine, "commit", lambda _connection: commits.append(1))
+    return commits
+
+
+def _held(outbox: Outbox) -> threading.Event:
+    """Keep the outbox thread busy until the returned event is set, so writes queue up."""
+    release, busy = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        busy.set()
+        assert release.wait(10)
+
+    outbox.defer("a slow write", hold)
+    assert busy.wait(10)
+    return release
+
+
+def test_statements_that_wait_together_are_stored_in_one_transaction(engine):
+    outbox = Outbox()
+    release = _held(outbox)
+    commits = _commits(engine)
+    for v in range(20):
+        outbox.defer_statement(f"probe {v}", engine, INSERT, {"v": v})
+    release.set()
+    wait_until(lambda: outbox.pending() == 0, message="every write stored")
+    assert _stored(engine) == list(range(20))
+    assert len(commits) == 1
+    outbox.stop()
+
+
+def test_a_statement_that_cannot_be_stored_holds_up_no_other(engine):
+    outbox = Outbox(retry_base=60)
+    release = _held(outbox)
+    outbox.defer_statement("probe 1", engine, INSERT, {"v": 1})
+    outbox.defer_statement("probe 1 again", engine, INSERT, {"v": 1})  # duplicate key: refused
+    outbox.defer_statement("probe 2", engine, INSERT, {"v": 2})
+    release.set()
+    wait_until(lambda: _stored(engine) == [1, 2], message="the good writes stored")
+    wait_until(lambda: outbox.pending() == 1, message="only the refused one still owed")
+    outbox.stop(timeout=1)
