@@ -18,7 +18,11 @@ from hyperdesk.accounts.tokens import TokenService
 from hyperdesk.bots_engine.service import BotService
 from hyperdesk.errors import ConfigurationError
 from hyperdesk.keystore import KeystoreError, ensure_keyring
-from hyperdesk.persistence.database import make_engine, make_session_factory
+from hyperdesk.persistence.database import (
+    make_engine,
+    make_session_factory,
+    make_unflushed_engine,
+)
 from hyperdesk.persistence.migrate import upgrade_to_head
 from hyperdesk.secret_files import ensure_private_dir, load_or_create_jwt_secret
 from hyperdesk.services import Services
@@ -84,6 +88,10 @@ class Runtime:
         self._stops.append(engine.dispose)
         upgrade_to_head(engine)
         sessions = make_session_factory(engine)
+        unflushed = make_unflushed_engine(engine)
+        self.unflushed_engine = unflushed
+        if unflushed is not engine:
+            self._stops.append(unflushed.dispose)
 
         exchange_url = self._start_exchange()
         # Orders, cancels and modifies go ahead of reads in the one weight budget (ratelimit.py).
@@ -135,6 +143,7 @@ class Runtime:
                 outbox,
                 wallets.owners,
                 flush_order_rows=settings.order_row_flush,
+                unflushed=unflushed,
             ),
             earn=EarnService(sessions, exchange, outbox),
             fills=fills,

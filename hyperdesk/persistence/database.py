@@ -45,6 +45,36 @@ def make_engine(url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS) -> En
     return engine
 
 
+#: Engines made by `make_unflushed_engine` for PostgreSQL: their sessions never wait for the flush.
+_UNFLUSHED: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def make_unflushed_engine(
+    engine: Engine, *, idle_ping_seconds: float = IDLE_PING_SECONDS
+) -> Engine:
+    """The engine for writes whose commit need not wait for the disk (see
+    `reconcilable_transaction`): the order row unless `order_row_flush`, and the outbox's
+    bookkeeping.
+
+    PostgreSQL: a second, small pool of autocommit connections with `synchronous_commit` off for
+    the whole session, so such a write is one round trip (the statement, committed as it runs)
+    where a transaction on the main pool takes four (BEGIN, SET LOCAL, the statement, COMMIT).
+    SQLite: the engine itself (its WAL commit never waits for the disk here).
+    """
+    if engine.dialect.name != "postgresql":
+        return engine
+    unflushed = create_engine(
+        engine.url,
+        isolation_level="AUTOCOMMIT",
+        pool_size=4,
+        max_overflow=8,
+        connect_args={"options": "-c synchronous_commit=off"},
+    )
+    _ping_when_idle(unflushed, idle_ping_seconds)
+    _UNFLUSHED.add(unflushed)
+    return unflushed
+
+
 def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
     """Ping a connection at checkout only when it was idle long enough to have been dropped.
 
@@ -129,10 +159,11 @@ def connection_transaction(engine: Engine, *, wait_for_flush: bool) -> Iterator[
     unit of work: a fraction of its CPU per write).
 
     ``wait_for_flush=False`` is `reconcilable_transaction`'s commit (PostgreSQL returns before
-    the WAL reaches the disk; SQLite commits as usual).
+    the WAL reaches the disk; SQLite commits as usual). On an engine from
+    `make_unflushed_engine` every statement commits as it runs, without waiting for the disk.
     """
     with _sqlite_writer(engine), engine.begin() as connection:
-        if not wait_for_flush and connection.dialect.name == "postgresql":
+        if not wait_for_flush and engine not in _UNFLUSHED and engine.dialect.name == "postgresql":
             connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         yield connection
 

@@ -138,9 +138,13 @@ class OrderService:
         wallet_owners: WalletOwners | None = None,
         *,
         flush_order_rows: bool = False,
+        unflushed: Engine | None = None,
     ) -> None:
         self._sessions = sessions
         self._engine: Engine = sessions.kw["bind"]
+        # Bookkeeping (and, unless `flush_order_rows`, the order row) is written through this
+        # engine: commits that do not wait for the disk (`make_unflushed_engine`).
+        self._unflushed: Engine = unflushed or self._engine
         # PostgreSQL: whether the order row's commit waits for the WAL flush (`order_row_flush`).
         self._flush_order_rows = flush_order_rows
         self._background: set[asyncio.Task[None]] = set()
@@ -289,9 +293,8 @@ class OrderService:
             "reduce_only": request.reduce_only,
             "status": "pending",
         }
-        with connection_transaction(
-            self._engine, wait_for_flush=self._flush_order_rows
-        ) as connection:
+        engine = self._engine if self._flush_order_rows else self._unflushed
+        with connection_transaction(engine, wait_for_flush=self._flush_order_rows) as connection:
             return int(connection.execute(_INSERT_ORDER, values).scalar_one())
 
     def _answered(
@@ -302,7 +305,7 @@ class OrderService:
         self._remember_ref(wallet_id, result.oid, request)
         self._outbox.defer_statement(
             f"the result of order {order_id} ({request.cloid})",
-            self._engine,
+            self._unflushed,
             _STORE_RESULT,
             {
                 "order_id": order_id,
@@ -388,7 +391,7 @@ class OrderService:
     def _cancelled(self, wallet_id: int, oid: int, cloid: str | None) -> None:
         self._outbox.defer_statement(
             f"the cancel of order {oid}",
-            self._engine,
+            self._unflushed,
             _STORE_CANCEL[bool(cloid)],
             {"ref_wallet": wallet_id, "ref_cloid": cloid, "ref_oid": oid},
         )
@@ -465,7 +468,7 @@ class OrderService:
         self._remember_ref(wallet_id, result.oid, request)
         self._outbox.defer_statement(
             f"the change of order {oid}",
-            self._engine,
+            self._unflushed,
             _STORE_MODIFY[bool(request.cloid)],
             {
                 "ref_wallet": wallet_id,

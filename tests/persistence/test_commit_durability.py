@@ -3,7 +3,13 @@ inside its own transaction."""
 
 from __future__ import annotations
 
-from hyperdesk.persistence.database import connection_transaction, make_engine
+from sqlalchemy import text
+
+from hyperdesk.persistence.database import (
+    connection_transaction,
+    make_engine,
+    make_unflushed_engine,
+)
 
 
 def test_a_transaction_waits_for_the_flush_only_when_asked_and_only_itself(postgres_url):
@@ -18,5 +24,36 @@ def test_a_transaction_waits_for_the_flush_only_when_asked_and_only_itself(postg
                 assert shown == expected
         with engine.connect() as connection:  # the pooled connection is back to the default
             assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    finally:
+        engine.dispose()
+
+
+def test_an_unflushed_engine_commits_each_write_at_once_without_waiting_for_the_flush(
+    postgres_url,
+):
+    engine = make_engine(postgres_url)
+    unflushed = make_unflushed_engine(engine)
+    try:
+        assert unflushed is not engine
+        with connection_transaction(unflushed, wait_for_flush=False) as connection:
+            shown = connection.exec_driver_sql("SHOW synchronous_commit").scalar()
+            assert shown == "off"
+            connection.execute(text("CREATE TEMPORARY TABLE probe (v integer)"))
+            connection.execute(text("DROP TABLE probe"))
+            in_transaction = connection.exec_driver_sql(
+                "SELECT now() = statement_timestamp()"
+            ).scalar()
+            assert in_transaction is True  # every statement is its own transaction
+        with engine.connect() as connection:  # the main pool still waits for the flush
+            assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    finally:
+        unflushed.dispose()
+        engine.dispose()
+
+
+def test_sqlite_has_one_engine_for_both(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'one.db'}")
+    try:
+        assert make_unflushed_engine(engine) is engine
     finally:
         engine.dispose()

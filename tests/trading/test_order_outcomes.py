@@ -50,7 +50,7 @@ def test_an_order_that_filled_is_reported_filled_even_when_the_result_update_fai
     client, alice, runtime, services
 ):
     wallet = _funded_wallet(client, alice)
-    with DatabaseFault(runtime.engine, "UPDATE", "orders") as fault:
+    with DatabaseFault(runtime.unflushed_engine, "UPDATE", "orders") as fault:
         placed = _order(client, alice, wallet, type="market", size="0.5")
         assert placed.status_code == 200, placed.text  # not 503 "try again"
         body = placed.json()
@@ -75,7 +75,7 @@ def test_cancel_and_modify_report_the_exchange_answer_when_the_update_fails(
     wallet = _funded_wallet(client, alice)
     placed = _order(client, alice, wallet, size="0.1", price="3000").json()
     assert placed["status"] == "resting"
-    with DatabaseFault(runtime.engine, "UPDATE", "orders") as fault:
+    with DatabaseFault(runtime.unflushed_engine, "UPDATE", "orders") as fault:
         modified = client.patch(
             f"/api/orders/{placed['oid']}",
             json={"wallet_id": wallet["id"], "price": "3100"},
@@ -168,7 +168,7 @@ def test_an_order_whose_result_was_never_stored_is_settled_by_cloid_after_a_rest
     with TestClient(create_app(services)) as client:
         alice = register_and_login(client, "alice")
         _key, wallet = import_funded_key(client, alice, paper_server)
-        with DatabaseFault(first.engine, "UPDATE", "orders"):
+        with DatabaseFault(first.unflushed_engine, "UPDATE", "orders"):
             placed = _order(client, alice, wallet, type="market", size="0.3")
             assert placed.status_code == 200, placed.text
             assert placed.json()["status"] == "filled"

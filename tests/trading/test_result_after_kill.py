@@ -82,6 +82,28 @@ class LockOnOrder:
             self._thread.join(timeout=30)
 
 
+def _end_the_killed_apps_statements(database_url: str) -> None:
+    """PostgreSQL: end the server-side sessions still waiting for the lock on the killed app's
+    behalf. The app's writes commit as they run (autocommit, `make_unflushed_engine`), so a
+    statement the app sent before it died would otherwise still run once the lock is released;
+    that is harmless (it stores the exchange's true answer) but is not the case under test: a
+    result that never reached the database."""
+    if make_url(database_url).get_backend_name() != "postgresql":
+        return
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    " AND pid <> pg_backend_pid()"
+                )
+            )
+    finally:
+        engine.dispose()
+
+
 def _row(database_url: str, cloid: str) -> Order | None:
     engine = create_engine(database_url)
     try:
@@ -114,6 +136,7 @@ def test_an_order_answered_but_not_stored_when_the_server_is_killed_is_settled_b
                               side="buy", size="0.1", price=price)  # fmt: skip
             assert placed["status"] == "resting", placed
             app.kill()  # the answer was given; its write is still waiting for the lock
+            _end_the_killed_apps_statements(database_url)
         finally:
             lock.release()
         row = _row(database_url, placed["cloid"])
