@@ -142,7 +142,7 @@ class RequestBudgetMiddleware:
             return self.budget.ips.take(f"ip:{deps.client_ip(request)}")
         key = f"user:{user_id}"
         wait = self.budget.users.take(key)
-        if wait == 0 and request.method == "POST" and HEAVY_ROUTES.match(request.url.path):
+        if wait == 0 and request.method == "POST" and HEAVY_ROUTES.match(request.scope["path"]):
             wait = self.budget.heavy.take(key)
         return wait
 

@@ -54,7 +54,7 @@ async def open_orders(
 
 
 @router.post("", response_model=OrderOut)
-async def place_order(body: OrderIn, user: CurrentUser, services: ServicesDep) -> OrderOut:
+async def place_order(body: OrderIn, user: CurrentUser, services: ServicesDep) -> Response:
     request = OrderRequest(
         coin=body.coin,
         is_buy=body.side == "buy",
@@ -79,7 +79,7 @@ async def place_order(body: OrderIn, user: CurrentUser, services: ServicesDep) -
 @router.patch("/{oid}", response_model=OrderOut)
 async def modify_order(
     oid: Oid, body: OrderModifyIn, user: CurrentUser, services: ServicesDep
-) -> OrderOut:
+) -> Response:
     result = await services.orders.modify_async(
         user.id, body.wallet_id, oid, price=body.price, size=body.size
     )
@@ -94,8 +94,10 @@ async def cancel_order(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-def _order_out(result: OrderResult, order_id: int | None = None) -> OrderOut:
-    return OrderOut(
+def _order_out(result: OrderResult, order_id: int | None = None) -> Response:
+    """The answer, serialized here: a model returned to FastAPI would be validated against
+    `response_model` again before being serialized (the model stays for the schema)."""
+    answer = OrderOut(
         id=order_id,
         status=result.status,
         oid=result.oid,
@@ -103,3 +105,4 @@ def _order_out(result: OrderResult, order_id: int | None = None) -> OrderOut:
         filled_size=result.filled_size,
         avg_price=result.avg_price,
     )
+    return Response(answer.model_dump_json(), media_type="application/json")
