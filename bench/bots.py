@@ -60,7 +60,9 @@ from api_orders import (
     _start_paper,
     _stop,
     platform_limit_orders,
+    sdk_exchange,
     sdk_limit_orders,
+    sdk_resting_price,
 )
 
 HTTP_TIMEOUT = 180.0
@@ -588,12 +590,16 @@ def phase_order(args: argparse.Namespace, s: Stack) -> None:
     n = args.orders
     print(f"\n== order round trip: {n} resting Gtc buys 20% under the mid, then cancels ==")
     clock = Clock(600)
-    sdk_limit_orders(s.paper_url, 10, clock)  # warm-up
-    sdk_place, sdk_cancel = sdk_limit_orders(s.paper_url, n, clock)
+    sdk = sdk_exchange(s.paper_url)
+    sdk_price = sdk_resting_price(s.paper_url)
+    sdk_limit_orders(sdk, sdk_price, 10, clock)  # warm-up
+    sdk_run = sdk_limit_orders(sdk, sdk_price, n, clock)
+    sdk_place, sdk_cancel = sdk_run.place, sdk_run.cancel
     user = BotUser(s.app_url, f"order_{uuid.uuid4().hex[:6]}")
     price = str(int(user.mid() * Decimal("0.8")))
     platform_limit_orders(user, price, 10, clock)
-    api_place, api_cancel, _ = platform_limit_orders(user, price, n, clock)
+    api_run = platform_limit_orders(user, price, n, clock)
+    api_place, api_cancel = api_run.place, api_run.cancel
 
     warm = user.create_bot("order-warmup", ORDER_BOT, {"orders": 10})
     bot = user.create_bot("order", ORDER_BOT, {"orders": n})
@@ -613,7 +619,7 @@ def phase_order(args: argparse.Namespace, s: Stack) -> None:
                 figures[name].extend(float(x) for x in rest.split())
         user.stop(bot_id)
     print(f"bot: {done[0]}")
-    sdk_again, _ = sdk_limit_orders(s.paper_url, n, clock)
+    sdk_again = sdk_limit_orders(sdk, sdk_price, n, clock).place
     line("sdk Exchange.order", [x * 1000 for x in sdk_place.latencies])
     line("sdk Exchange.order (again, after the bot)", [x * 1000 for x in sdk_again.latencies])
     line("bot api.place_order", figures["place"])
