@@ -39,6 +39,7 @@ const WORDS: Record<string, string> = {
   OPEN_INTEREST_CAP: "The market is at its open interest cap.",
   POSITION_LIMIT: "The order exceeds the position limit.",
   ORDER_NOT_FOUND: "The order no longer exists (filled or cancelled).",
+  TRIGGER_NOT_MODIFIABLE: "A take-profit or stop-loss order cannot be changed in place; cancel it and place it again.",
   ACCOUNT_NOT_FOUND: "The exchange does not know this account yet; fund it first.",
   NOT_PERMITTED: "The exchange does not allow this wallet to do that.",
   AGENT_REVOKED: "This agent wallet is no longer approved by its account.",

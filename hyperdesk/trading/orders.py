@@ -450,6 +450,15 @@ class OrderService:
 
     @staticmethod
     def _modified(current: OpenOrder, price: Decimal | None, size: Decimal | None) -> OrderRequest:
+        """The order restated with its new price and size. A take-profit or stop-loss is
+        refused: restated as a plain limit it would lose its trigger, and which of its two prices
+        `price` means is not for us to guess."""
+        if current.is_trigger:
+            raise OrderRejected(
+                "A take-profit or stop-loss order cannot be changed in place: cancel it and "
+                "place it again with the new prices.",
+                code="TRIGGER_NOT_MODIFIABLE",
+            )
         return OrderRequest(
             coin=current.coin,
             is_buy=current.side == "buy",

@@ -625,6 +625,27 @@ def test_a_stop_loss_rests_as_a_trigger_and_fires_when_the_price_falls(client, a
     )
 
 
+def test_a_stop_loss_is_not_turned_into_a_plain_limit_by_a_modify(client, alice):
+    wallet = _funded_wallet(client, alice)
+    assert _order(client, alice, wallet, type="market", size="0.5").json()["status"] == "filled"
+    stop = _order(client, alice, wallet, side="sell", size="0.5", price="3000",
+                  reduce_only=True, trigger_price="3200", trigger_kind="sl")  # fmt: skip
+    assert stop.status_code == 200, stop.text
+    for change in ({"price": "2900"}, {"price": "2900", "size": "0.4"}):
+        refused = client.patch(
+            f"/api/orders/{stop.json()['oid']}",
+            json={"wallet_id": wallet["id"], **change},
+            headers=alice.headers,
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"]["code"] == "TRIGGER_NOT_MODIFIABLE"
+    [kept] = client.get(
+        "/api/orders", params={"wallet_id": wallet["id"]}, headers=alice.headers
+    ).json()
+    assert kept["is_trigger"]
+    assert (Decimal(kept["price"]), Decimal(kept["trigger_price"])) == (3000, 3200)
+
+
 def test_leverage_is_set_per_coin(client, alice):
     wallet = _funded_wallet(client, alice)
     response = client.post(
