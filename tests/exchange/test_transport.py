@@ -1,0 +1,116 @@
+"""`ActionTransport`: the signer's POST to /exchange, directly or through the environment's proxy,
+and the two ways a send can fail (certainly not applied, or outcome unknown)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from hyperdesk.exchange.transport import ActionTransport, SendRefused, SendUnknown
+
+#: Not a valid action: the exchange answers it with an error, which is all these tests need.
+NOT_AN_ACTION = {"action": {"type": "nonsense"}, "nonce": 1, "signature": {}}
+
+
+class ForwardProxy:
+    """An HTTP forward proxy on loopback that records the absolute URLs it was asked for."""
+
+    def __init__(self) -> None:
+        self.requested: list[str] = []
+        self.upstream = requests.Session()
+        self.upstream.trust_env = False  # the test sets HTTP_PROXY to this very proxy
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                return
+
+            def do_POST(self) -> None:
+                proxy.requested.append(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                upstream = proxy.upstream.post(
+                    self.path, data=body, headers={"Content-Type": "application/json"}, timeout=10
+                )
+                self.send_response(upstream.status_code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(upstream.content)))
+                self.end_headers()
+                self.wfile.write(upstream.content)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.upstream.close()
+
+
+@pytest.fixture
+def forward_proxy() -> Iterator[ForwardProxy]:
+    proxy = ForwardProxy()
+    yield proxy
+    proxy.close()
+
+
+def _no_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+def test_an_action_is_posted_to_the_exchange_and_its_answer_read(paper_server, monkeypatch):
+    _no_proxy_settings(monkeypatch)
+    transport = ActionTransport(paper_server.base_url, timeout=5)
+    try:
+        answers = [transport.post(NOT_AN_ACTION) for _ in range(3)]  # one kept-alive connection
+    finally:
+        transport.close()
+    assert {a.status for a in answers} == {answers[0].status}
+    assert answers[0].body  # the exchange's own answer, whatever it says of the nonsense
+
+
+def test_the_environments_proxy_is_used(paper_server, forward_proxy, monkeypatch):
+    _no_proxy_settings(monkeypatch)
+    monkeypatch.setenv("HTTP_PROXY", forward_proxy.url)
+    transport = ActionTransport(paper_server.base_url, timeout=5)
+    try:
+        answer = transport.post(NOT_AN_ACTION)
+    finally:
+        transport.close()
+    host = urlsplit(paper_server.base_url).netloc
+    assert forward_proxy.requested == [f"http://{host}/exchange"]
+    assert answer.body
+
+
+def test_a_server_that_cannot_be_reached_is_a_send_refused(monkeypatch):
+    _no_proxy_settings(monkeypatch)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    transport = ActionTransport(f"http://127.0.0.1:{port}", timeout=2)
+    with pytest.raises(SendRefused):
+        transport.post(NOT_AN_ACTION)
+
+
+def test_a_server_that_takes_the_request_and_never_answers_is_a_send_unknown(monkeypatch):
+    _no_proxy_settings(monkeypatch)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    transport = ActionTransport(f"http://127.0.0.1:{port}", timeout=0.3)
+    try:
+        with pytest.raises(SendUnknown):
+            transport.post(NOT_AN_ACTION)
+    finally:
+        listener.close()
