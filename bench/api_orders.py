@@ -439,13 +439,30 @@ def sdk_limit_orders(
     modify: bool = False,
 ) -> LimitRun:
     """Place n resting buys at ``price``, modify each once if asked, then cancel them all."""
+    return _limit_run(
+        start,
+        lambda run: _sdk_place(exchange, float(price), n, clock, run),
+        (lambda run: _sdk_modify(exchange, float(_modified_price(price)), clock, run))
+        if modify
+        else None,
+        lambda run: _sdk_cancel(exchange, run),
+    )
+
+
+def _limit_run(
+    start: threading.Barrier | None,
+    place: Callable[[LimitRun], None],
+    modify: Callable[[LimitRun], None] | None,
+    cancel: Callable[[LimitRun], None],
+) -> LimitRun:
+    """One client's place → (modify) → cancel sequence, after the barrier if there is one."""
     run = LimitRun()
     if start is not None:
         start.wait()
-    _sdk_place(exchange, float(price), n, clock, run)
-    if modify:
-        _sdk_modify(exchange, float(_modified_price(price)), clock, run)
-    _sdk_cancel(exchange, run)
+    place(run)
+    if modify is not None:
+        modify(run)
+    cancel(run)
     return run
 
 
@@ -568,14 +585,14 @@ def platform_limit_orders(
     modify: bool = False,
 ) -> LimitRun:
     """Place n resting buys at ``price``, modify each once if asked, then cancel them all."""
-    run = LimitRun()
-    if start is not None:
-        start.wait()
-    _platform_place(user, price, n, clock, run)
-    if modify:
-        _platform_modify(user, str(_modified_price(Decimal(price))), clock, run)
-    _platform_cancel(user, run)
-    return run
+    return _limit_run(
+        start,
+        lambda run: _platform_place(user, price, n, clock, run),
+        (lambda run: _platform_modify(user, str(_modified_price(Decimal(price))), clock, run))
+        if modify
+        else None,
+        lambda run: _platform_cancel(user, run),
+    )
 
 
 def platform_market_orders(user: PlatformUser, n: int, clock: Clock) -> Samples:

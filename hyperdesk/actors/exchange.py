@@ -361,6 +361,22 @@ class ExchangeActor(pykka.ThreadingActor):
         return len(self._signers)
 
 
+def _revocation(route: SignerRoute, outcome: Any) -> ExchangeRejected | None:
+    """The AGENT_REVOKED error an outcome reveals: the exchange refused the route's agent key as
+    unknown, by raising or in an order's error result. None for any other outcome."""
+    if isinstance(outcome, ExchangeRejected):
+        text = outcome.message
+    elif isinstance(outcome, OrderResult) and outcome.status == "error":
+        text = outcome.error_message or ""
+    else:
+        return None
+    return agent_revoked(route.signer_address, route.account_address, text)
+
+
+def _as_revoked(result: OrderResult, gone: ExchangeRejected) -> OrderResult:
+    return replace(result, error_code=str(gone.code), error_message=gone.message)
+
+
 def _unknown(request: OrderRequest, timeout: ExchangeTimeout) -> OrderResult:
     """An order that may or may not exist: settled later by its cloid, never resent."""
     return OrderResult(
@@ -486,14 +502,15 @@ class ExchangeClient:
                 f"{method}: no answer within {self.timeout}s; the outcome is unknown"
             ) from None
         except ExchangeRejected as exc:
-            gone = self._agent_gone(wallet_id, route, exc.message)
+            gone = _revocation(route, exc)
             if gone is None:
                 raise
+            self._report_agent_gone(wallet_id, gone)
             raise gone from None
-        if isinstance(result, OrderResult) and result.status == "error":
-            gone = self._agent_gone(wallet_id, route, result.error_message or "")
-            if gone is not None:
-                result = replace(result, error_code=str(gone.code), error_message=gone.message)
+        gone = _revocation(route, result)
+        if gone is not None:
+            self._report_agent_gone(wallet_id, gone)
+            result = _as_revoked(result, gone)
         return result
 
     async def signed_async(
@@ -530,27 +547,20 @@ class ExchangeClient:
                 f"{method}: no answer within {self.timeout}s; the outcome is unknown"
             ) from None
         except ExchangeRejected as exc:
-            gone = agent_revoked(route.signer_address, route.account_address, exc.message)
+            gone = _revocation(route, exc)
             if gone is None:
                 raise
             await to_thread.run_sync(self._report_agent_gone, wallet_id, gone)
             raise gone from None
-        if isinstance(result, OrderResult) and result.status == "error":
-            text = result.error_message or ""
-            gone = agent_revoked(route.signer_address, route.account_address, text)
-            if gone is not None:
-                await to_thread.run_sync(self._report_agent_gone, wallet_id, gone)
-                result = replace(result, error_code=str(gone.code), error_message=gone.message)
+        gone = _revocation(route, result)
+        if gone is not None:
+            await to_thread.run_sync(self._report_agent_gone, wallet_id, gone)
+            result = _as_revoked(result, gone)
         return result
 
-    def _agent_gone(self, wallet_id: int, route: SignerRoute, text: str) -> ExchangeRejected | None:
-        """An agent key the exchange no longer knows is reported once, here, for every action."""
-        gone = agent_revoked(route.signer_address, route.account_address, text)
-        if gone is not None:
-            self._report_agent_gone(wallet_id, gone)
-        return gone
-
     def _report_agent_gone(self, wallet_id: int, gone: ExchangeRejected) -> None:
+        """An agent key the exchange no longer knows is reported here, for every action (the
+        listener writes to the database: callers on the event loop run this in a worker)."""
         if self._on_agent_gone is None:
             return
         try:

@@ -7,8 +7,9 @@ sibling class with the same public methods.
 
 Threading. Reads may be called from any thread: each thread gets its own SDK ``Info`` (its own HTTP
 session), built from metadata fetched once. Signed calls for one signer must not run concurrently —
-the ``ExchangeActor`` serializes them per signer — and each signer gets its own SDK ``Exchange`` on
-first use. Every HTTP call carries a timeout and is charged to the shared rate limiter first.
+the ``ExchangeActor`` serializes them per signer — and each signer gets its own signing key and
+kept-alive connection (``ActionTransport``) on first use. Every HTTP call carries a timeout and is
+charged to the shared rate limiter first.
 
 Priority. Calls made on a thread marked with ``mark_write_lane`` (the signer actors' threads) are
 writes for the rate limiter, reads included: the cloid lookups that settle an order, the mid a
@@ -41,7 +42,6 @@ from typing import Any
 import requests
 from eth_account import Account
 from hyperliquid.api import API
-from hyperliquid.exchange import Exchange
 from hyperliquid.info import Info
 from hyperliquid.utils.constants import MAINNET_API_URL, TESTNET_API_URL
 from hyperliquid.utils.error import ClientError, ServerError
@@ -199,11 +199,10 @@ class _AmbiguousSend(Exception):
 
 @dataclass
 class _SignerClient:
-    """Per-signer state: its SDK ``Exchange`` (for the SDK's signing settings), L1 signer, the
-    connection its actions are posted on, and its last nonce."""
+    """Per-signer state: its L1 signer, the connection its actions are posted on, and its last
+    nonce."""
 
     wallet: SigningWallet
-    exchange: Exchange
     l1: L1Signer
     transport: ActionTransport
     last_nonce: int = 0
@@ -583,23 +582,13 @@ class HyperliquidAPI:
     # -- signing --------------------------------------------------------------------------------
 
     def _client(self, wallet: SigningWallet) -> _SignerClient:
-        self._ensure_meta()
         with self._signers_lock:
             client = self._signers.get(wallet.address)
             if client is None or client.wallet.account_address != wallet.account_address:
-                exchange = Exchange(
-                    wallet.local_account,
-                    self.base_url,
-                    meta=self._meta,
-                    spot_meta=self._spot_meta,
-                    account_address=wallet.account_address if wallet.is_agent else None,
-                    timeout=self.timeout,
-                )
                 if client is not None:
                     client.transport.close()
                 client = _SignerClient(
                     wallet,
-                    exchange,
                     L1Signer(bytes(wallet.local_account.key)),
                     ActionTransport(self.base_url, timeout=self.timeout),
                     client.last_nonce if client else 0,
@@ -608,7 +597,7 @@ class HyperliquidAPI:
             return client
 
     def forget_signer(self, address: str) -> None:
-        """Drop a signer's SDK client (and with it the key it holds)."""
+        """Drop a signer's state (and with it the key it holds) and its connection."""
         with self._signers_lock:
             client = self._signers.pop(address.lower(), None)
         if client is not None:
@@ -636,7 +625,7 @@ class HyperliquidAPI:
                 action,
                 nonce,
                 is_mainnet=self.is_mainnet,
-                expires_after=client.exchange.expires_after,
+                expires_after=None,
             )
         else:
             types, primary = user_signed
@@ -657,7 +646,7 @@ class HyperliquidAPI:
             "nonce": nonce,
             "signature": signature,
             "vaultAddress": None,
-            "expiresAfter": client.exchange.expires_after,
+            "expiresAfter": None,
         }
         try:
             answer = client.transport.post(payload)

@@ -396,22 +396,6 @@ class OrderService:
             {"ref_wallet": wallet_id, "ref_cloid": cloid, "ref_oid": oid},
         )
 
-    def modify(
-        self,
-        user_id: int,
-        wallet_id: int,
-        oid: int,
-        *,
-        price: Decimal | None,
-        size: Decimal | None,
-    ) -> OrderResult:
-        wallet = self._owned(user_id, wallet_id)
-        request = self._modified(self._open_order(wallet, oid), price, size)
-        result = self._exchange.modify_order(wallet_id, oid, request)
-        self._raise_if_refused(result, "The change was refused.")
-        self._modified_answer(wallet_id, oid, request, result)
-        return result
-
     async def modify_async(
         self,
         user_id: int,
@@ -421,10 +405,12 @@ class OrderService:
         price: Decimal | None,
         size: Decimal | None,
     ) -> OrderResult:
-        """`modify` for the event loop. Hyperliquid's modify restates the whole order; when the
-        caller gives both price and size of a plain limit order placed through this process, the
-        rest (coin, side, time in force, reduce-only, cloid) is known and nothing is read, as with
-        the SDK's `modify_order`. Otherwise the open order is read first, for its remaining size."""
+        """Change a resting order's price and size (for the event loop; only the route modifies).
+
+        Hyperliquid's modify restates the whole order; when the caller gives both price and size
+        of a plain limit order placed through this process, the rest (coin, side, time in force,
+        reduce-only, cloid) is known and nothing is read, as with the SDK's `modify_order`.
+        Otherwise the open order is read first, for its remaining size."""
         wallet = self._owned_in_memory(user_id, wallet_id)
         known = self._refs.get((wallet_id, oid)) if wallet is not None else None
         if (
@@ -515,13 +501,9 @@ class OrderService:
             return wallet
 
     def _owned_in_memory(self, user_id: int, wallet_id: int) -> OwnedWallet | None:
-        """The caller's wallet if it is known without a read (None), else 404 like `_owned`."""
+        """`_owned` when it needs no read; None when it would."""
         known = self._owners.get(wallet_id)
-        if known is None:
-            return None
-        if known[0] != user_id:
-            raise NotFound("Wallet not found.")
-        return OwnedWallet(wallet_id, known[1])
+        return None if known is None else _owned_by(user_id, wallet_id, known)
 
     def _owned(self, user_id: int, wallet_id: int) -> OwnedWallet:
         """The caller's wallet, from memory after the first read; another user's, or a missing
@@ -535,10 +517,7 @@ class OrderService:
                     raise NotFound("Wallet not found.")
                 known = (row.user_id, row.account_address)
             self._owners.put(wallet_id, known, generation)
-        owner, account = known
-        if owner != user_id:
-            raise NotFound("Wallet not found.")
-        return OwnedWallet(wallet_id, account)
+        return _owned_by(user_id, wallet_id, known)
 
     def _remember_ref(self, wallet_id: int, oid: int | None, request: OrderRequest) -> None:
         if oid is not None:
@@ -586,3 +565,10 @@ class OrderService:
             return row[0], row[1]
         order = self._open_order(wallet, oid)
         return order.coin, order.cloid
+
+
+def _owned_by(user_id: int, wallet_id: int, owner_and_account: tuple[int, str]) -> OwnedWallet:
+    owner, account = owner_and_account
+    if owner != user_id:
+        raise NotFound("Wallet not found.")
+    return OwnedWallet(wallet_id, account)

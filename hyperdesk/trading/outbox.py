@@ -45,8 +45,14 @@ class _Statement:
     params: dict[str, Any]
 
     def run(self) -> None:
-        with connection_transaction(self.engine, wait_for_flush=False) as connection:
-            connection.execute(self.statement, self.params)
+        _execute(self.engine, [self])
+
+
+def _execute(engine: Engine, statements: list[_Statement]) -> None:
+    """One transaction for all of them (committed without waiting for the disk)."""
+    with connection_transaction(engine, wait_for_flush=False) as connection:
+        for item in statements:
+            connection.execute(item.statement, item.params)
 
 
 @dataclass
@@ -202,13 +208,9 @@ class Outbox:
     def _store_together(self, batch: list[_Owed]) -> bool:
         """One transaction for the whole batch; False (nothing stored) if it failed, and each
         is then tried on its own, so one write that cannot be stored holds up no other."""
-        first = batch[0].statement
-        assert first is not None
+        statements = [owed.statement for owed in batch if owed.statement is not None]
         try:
-            with connection_transaction(first.engine, wait_for_flush=False) as connection:
-                for owed in batch:
-                    assert owed.statement is not None
-                    connection.execute(owed.statement.statement, owed.statement.params)
+            _execute(statements[0].engine, statements)
         except Exception:
             log.info("a batch of %d bookkeeping writes failed; storing them one by one", len(batch))
             return False
