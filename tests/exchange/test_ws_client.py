@@ -67,6 +67,13 @@ class FakeHyperliquidWs:
         for ws in conns:
             ws.send(json.dumps(message))
 
+    def broadcast_text_bytes(self, payload: bytes) -> None:
+        """A text frame carrying exactly these bytes, valid UTF-8 or not."""
+        with self.lock:
+            conns = list(self.connections)
+        for ws in conns:
+            ws.send(payload, text=True)
+
     def drop_all(self) -> None:
         with self.lock:
             conns = list(self.connections)
@@ -157,6 +164,20 @@ def test_subscriptions_made_before_start_are_sent_on_connect_and_frames_delivere
     assert len(fake_ws.sent("subscribe")) == 1
     # The greeting is not JSON and never reaches the callback.
     assert all(isinstance(e.message, dict) for e in events.of(WsMessage))
+
+
+def test_a_text_frame_that_is_not_utf8_is_dropped_and_the_connection_kept(
+    fake_ws: FakeHyperliquidWs, make_client: Any
+) -> None:
+    client, events = make_client(fake_ws.base_url)
+    client.start()
+    wait_until(lambda: events.of(WsConnected))
+    fake_ws.broadcast_text_bytes(b'{"channel": "allMids", "data": {"mids": {"BTC": "\xff"}}}')
+    fake_ws.broadcast({"channel": "allMids", "data": {"mids": {"BTC": "100.0"}}})
+    mids = wait_until(lambda: events.channel("allMids"))
+    assert [m["data"]["mids"] for m in mids] == [{"BTC": "100.0"}]
+    assert not events.of(WsDisconnected)
+    assert client.connected
 
 
 def test_client_pings_when_it_has_sent_nothing_for_the_interval(
