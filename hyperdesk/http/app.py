@@ -10,6 +10,7 @@ from hyperdesk import __version__
 from hyperdesk.http.body_limit import BodySizeLimitMiddleware
 from hyperdesk.http.errors import install_error_handlers
 from hyperdesk.http.frontend import install_frontend
+from hyperdesk.http.order_endpoints import OrderEndpoints
 from hyperdesk.http.request_budget import RequestBudget, RequestBudgetMiddleware, TokenBuckets
 from hyperdesk.http.routes import auth, bots, earn, health, live, markets, orders, trades, wallets
 from hyperdesk.http.security_headers import SecurityHeadersMiddleware
@@ -31,6 +32,7 @@ def create_app(services: Services, *, frontend_dir: Path = FRONTEND_DIR) -> Fast
     app.state.services = services
     app.state.public_data = _public_data(services)
     install_error_handlers(app)
+    app.add_middleware(OrderEndpoints)  # innermost of ours: every check above applies to it
     app.add_middleware(BodySizeLimitMiddleware)
     # before any worker thread or exchange weight is spent on a request over its budget
     app.add_middleware(RequestBudgetMiddleware, budget=_request_budget(services))

@@ -39,16 +39,23 @@ async def current_user(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> UserView:
-    """The caller. async: a token and user already checked are answered from memory on the
-    event loop; only a first sight (signature check, database read) takes a worker thread."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    bearer = credentials is not None and credentials.scheme.lower() == "bearer"
+    token = credentials.credentials if credentials is not None and bearer else None
+    return await user_of_token(services, token)
+
+
+async def user_of_token(services: Services, token: str | None) -> UserView:
+    """The caller a bearer token speaks for. async: a token and user already checked are
+    answered from memory on the event loop; only a first sight (signature check, database read)
+    takes a worker thread."""
+    if not token:
         raise Unauthorized(
             "Log in first: send `Authorization: Bearer <token>`.", code="NOT_AUTHENTICATED"
         )
-    user = services.accounts.known_user(credentials.credentials)
+    user = services.accounts.known_user(token)
     if user is not None:
         return user
-    return await run_in_threadpool(services.accounts.authenticate, credentials.credentials)
+    return await run_in_threadpool(services.accounts.authenticate, token)
 
 
 CurrentUser = Annotated[UserView, Depends(current_user)]

@@ -41,8 +41,25 @@ def error_body(code: str, message: str, **extra: object) -> dict:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(DomainError)
-    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    async def mapped(_request: Request, exc: Exception) -> JSONResponse:
+        return error_response(exc)
+
+    for kind in (
+        DomainError,
+        ExchangeError,
+        OperationalError,
+        pykka.Timeout,
+        RequestValidationError,
+        StarletteHTTPException,
+        Exception,
+    ):
+        app.add_exception_handler(kind, mapped)
+
+
+def error_response(exc: Exception) -> JSONResponse:
+    """The answer for an error raised while serving a request: FastAPI's exception handlers and
+    the order endpoints (`order_endpoints`, outside FastAPI's routing) both answer with this."""
+    if isinstance(exc, DomainError):
         headers = {}
         if isinstance(exc, TooManyRequests):
             headers["Retry-After"] = str(exc.retry_after)
@@ -51,18 +68,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             error_body(exc.code, exc.message, **exc.extra), status_code=exc.status, headers=headers
         )
-
-    @app.exception_handler(ExchangeError)
-    async def exchange_error(_request: Request, exc: ExchangeError) -> JSONResponse:
+    if isinstance(exc, ExchangeError):
         headers = {}
         if isinstance(exc, RateLimited):  # shed for the exchange budget: say when to come back
             headers["Retry-After"] = str(_retry_after_seconds(exc))
         return JSONResponse(
             {"detail": exc.to_dict()}, status_code=_exchange_status(exc), headers=headers
         )
-
-    @app.exception_handler(OperationalError)
-    async def database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+    if isinstance(exc, OperationalError):
         # A lost connection or a locked database: the transaction was rolled back, nothing half
         # written; the caller may simply try again.
         log.warning("database unavailable: %s", exc.__class__.__name__)
@@ -71,9 +84,7 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=503,
             headers={"Retry-After": "1"},
         )
-
-    @app.exception_handler(pykka.Timeout)
-    async def actor_busy(_request: Request, _exc: pykka.Timeout) -> JSONResponse:
+    if isinstance(exc, pykka.Timeout):
         # An actor did not answer in time (e.g. the bot supervisor starting hundreds of bots):
         # the server is busy, not broken; what was asked may still complete.
         return JSONResponse(
@@ -81,9 +92,7 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=503,
             headers={"Retry-After": "5"},
         )
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    if isinstance(exc, RequestValidationError):
         errors = [
             {
                 "field": ".".join(str(part) for part in err["loc"][1:]) or "body",
@@ -93,22 +102,17 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         message = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "Invalid request."
         return JSONResponse(error_body("VALIDATION_ERROR", message, errors=errors), status_code=422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if isinstance(exc, StarletteHTTPException):
         if isinstance(exc.detail, dict) and "code" in exc.detail:
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
         code = _HTTP_CODES.get(exc.status_code, "ERROR")
         return JSONResponse(
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )
-
-    @app.exception_handler(Exception)
-    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
-        return JSONResponse(
-            error_body("INTERNAL", "Something went wrong on the server."), status_code=500
-        )
+    log.exception("unhandled error", exc_info=exc)
+    return JSONResponse(
+        error_body("INTERNAL", "Something went wrong on the server."), status_code=500
+    )
 
 
 def _retry_after_seconds(exc: RateLimited) -> int:

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from hyperdesk.accounts.service import UserView
 from hyperdesk.exchange.models import OrderRequest, OrderResult
 from hyperdesk.http.deps import CurrentUser, ServicesDep
 from hyperdesk.http.trading_schemas import (
@@ -23,6 +24,7 @@ from hyperdesk.http.trading_schemas import (
     OrderModifyIn,
     OrderOut,
 )
+from hyperdesk.services import Services
 from hyperdesk.trading.cloids import new_cloid
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -55,6 +57,28 @@ async def open_orders(
 
 @router.post("", response_model=OrderOut)
 async def place_order(body: OrderIn, user: CurrentUser, services: ServicesDep) -> Response:
+    return await place(services, user, body)
+
+
+@router.patch("/{oid}", response_model=OrderOut)
+async def modify_order(
+    oid: Oid, body: OrderModifyIn, user: CurrentUser, services: ServicesDep
+) -> Response:
+    return await modify(services, user, oid, body)
+
+
+@router.delete("/{oid}", status_code=status.HTTP_204_NO_CONTENT)
+async def cancel_order(
+    oid: Oid, wallet_id: Annotated[Id, Query()], user: CurrentUser, services: ServicesDep
+) -> Response:
+    return await cancel(services, user, oid, wallet_id)
+
+
+# What the three routes do, whichever way a request came in: through FastAPI's routing above,
+# or straight from `OrderEndpoints` once it has checked the request the way FastAPI would.
+
+
+async def place(services: Services, user: UserView, body: OrderIn) -> Response:
     request = OrderRequest(
         coin=body.coin,
         is_buy=body.side == "buy",
@@ -76,20 +100,14 @@ async def place_order(body: OrderIn, user: CurrentUser, services: ServicesDep) -
     return _order_out(placed.result, placed.order_id)
 
 
-@router.patch("/{oid}", response_model=OrderOut)
-async def modify_order(
-    oid: Oid, body: OrderModifyIn, user: CurrentUser, services: ServicesDep
-) -> Response:
+async def modify(services: Services, user: UserView, oid: int, body: OrderModifyIn) -> Response:
     result = await services.orders.modify_async(
         user.id, body.wallet_id, oid, price=body.price, size=body.size
     )
     return _order_out(result)
 
 
-@router.delete("/{oid}", status_code=status.HTTP_204_NO_CONTENT)
-async def cancel_order(
-    oid: Oid, wallet_id: Annotated[Id, Query()], user: CurrentUser, services: ServicesDep
-) -> Response:
+async def cancel(services: Services, user: UserView, oid: int, wallet_id: int) -> Response:
     await services.orders.cancel_async(user.id, wallet_id, oid)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
