@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext, supp
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -153,26 +153,16 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-@contextmanager
-def connection_transaction(engine: Engine, *, wait_for_flush: bool) -> Iterator[Connection]:
-    """One transaction on a plain connection, for the order path's prebuilt statements (no ORM
-    unit of work: a fraction of its CPU per write).
-
-    ``wait_for_flush=False`` is `reconcilable_transaction`'s commit (PostgreSQL returns before
-    the WAL reaches the disk; SQLite commits as usual). On an engine from
-    `make_unflushed_engine` every statement commits as it runs, without waiting for the disk.
-    """
-    with _sqlite_writer(engine), engine.begin() as connection:
-        if not wait_for_flush and engine not in _UNFLUSHED and engine.dialect.name == "postgresql":
-            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-        yield connection
+def is_unflushed(engine: Engine) -> bool:
+    """True for an engine from `make_unflushed_engine` on PostgreSQL (its commits never wait)."""
+    return engine in _UNFLUSHED
 
 
 _WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 _WRITER_LOCKS_GUARD = threading.Lock()
 
 
-def _sqlite_writer(engine: Engine) -> AbstractContextManager[object]:
+def sqlite_writer(engine: Engine) -> AbstractContextManager[object]:
     """SQLite has one writer at a time, and a writer that finds the file locked sleeps in
     SQLite's busy handler (1, 2, 5, 10 ms …) before it looks again. The order row's insert and
     the outbox's updates take turns on this lock instead, so the one waiting starts the moment

@@ -22,12 +22,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.sql.expression import Executable
 
-from hyperdesk.persistence.database import connection_transaction
+from hyperdesk.persistence.direct import DirectStatement, direct_transaction
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class _Statement:
     """A deferred write that is one prebuilt statement: those waiting share a transaction."""
 
     engine: Engine
-    statement: Executable
+    statement: DirectStatement
     params: dict[str, Any]
 
     def run(self) -> None:
@@ -49,10 +49,11 @@ class _Statement:
 
 
 def _execute(engine: Engine, statements: list[_Statement]) -> None:
-    """One transaction for all of them (committed without waiting for the disk)."""
-    with connection_transaction(engine, wait_for_flush=False) as connection:
-        for item in statements:
-            connection.execute(item.statement, item.params)
+    """One transaction for all of them (committed without waiting for the disk); a run of the
+    same statement is one `executemany`."""
+    with direct_transaction(engine, wait_for_flush=False) as connection:
+        for statement, run in groupby(statements, key=lambda item: item.statement):
+            connection.run_many(statement, [item.params for item in run])
 
 
 @dataclass
@@ -108,7 +109,7 @@ class Outbox:
         self._queue(_Owed(what, write, 0, time.monotonic()))
 
     def defer_statement(
-        self, what: str, engine: Engine, statement: Executable, params: dict[str, Any]
+        self, what: str, engine: Engine, statement: DirectStatement, params: dict[str, Any]
     ) -> None:
         """`defer` for a write that is one statement (committed without waiting for the disk,
         like `reconcilable_transaction`). Statements waiting when the outbox thread gets to them

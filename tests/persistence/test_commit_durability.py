@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from hyperdesk.persistence.database import (
-    connection_transaction,
-    make_engine,
-    make_unflushed_engine,
-)
+from hyperdesk.persistence.database import make_engine, make_unflushed_engine
+from hyperdesk.persistence.direct import DirectStatement, direct_transaction
+
+SHOW = DirectStatement(text("SHOW synchronous_commit"))
 
 
 def test_a_transaction_waits_for_the_flush_only_when_asked_and_only_itself(postgres_url):
@@ -19,9 +18,8 @@ def test_a_transaction_waits_for_the_flush_only_when_asked_and_only_itself(postg
             default = connection.exec_driver_sql("SHOW synchronous_commit").scalar()
         assert default == "on"
         for wait, expected in ((True, "on"), (False, "off")):
-            with connection_transaction(engine, wait_for_flush=wait) as connection:
-                shown = connection.exec_driver_sql("SHOW synchronous_commit").scalar()
-                assert shown == expected
+            with direct_transaction(engine, wait_for_flush=wait) as connection:
+                assert connection.run(SHOW, {}) == expected
         with engine.connect() as connection:  # the pooled connection is back to the default
             assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
     finally:
@@ -35,15 +33,12 @@ def test_an_unflushed_engine_commits_each_write_at_once_without_waiting_for_the_
     unflushed = make_unflushed_engine(engine)
     try:
         assert unflushed is not engine
-        with connection_transaction(unflushed, wait_for_flush=False) as connection:
-            shown = connection.exec_driver_sql("SHOW synchronous_commit").scalar()
-            assert shown == "off"
-            connection.execute(text("CREATE TEMPORARY TABLE probe (v integer)"))
-            connection.execute(text("DROP TABLE probe"))
-            in_transaction = connection.exec_driver_sql(
-                "SELECT now() = statement_timestamp()"
-            ).scalar()
-            assert in_transaction is True  # every statement is its own transaction
+        with direct_transaction(unflushed, wait_for_flush=False) as connection:
+            assert connection.run(SHOW, {}) == "off"
+            connection.run(DirectStatement(text("CREATE TEMPORARY TABLE probe (v integer)")), {})
+            connection.run(DirectStatement(text("DROP TABLE probe")), {})
+            same = DirectStatement(text("SELECT now() = statement_timestamp()"))
+            assert connection.run(same, {}) is True  # every statement is its own transaction
         with engine.connect() as connection:  # the main pool still waits for the flush
             assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
     finally:

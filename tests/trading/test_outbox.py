@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import Engine, event, text
 
 from hyperdesk.persistence.database import make_engine
+from hyperdesk.persistence.direct import DirectStatement
 from hyperdesk.trading.outbox import Outbox
 from tests.helpers import wait_until
 
-INSERT = text("INSERT INTO outbox_probe (v) VALUES (:v)")
+INSERT = DirectStatement(text("INSERT INTO outbox_probe (v) VALUES (:v)"))
 
 
 @pytest.fixture
@@ -34,10 +35,11 @@ def _stored(engine: Engine) -> list[int]:
         return sorted(connection.execute(text("SELECT v FROM outbox_probe")).scalars())
 
 
-def _commits(engine: Engine) -> list[int]:
-    commits: list[int] = []
-    event.listen(engine, "commit", lambda _connection: commits.append(1))
-    return commits
+def _transactions(engine: Engine) -> list[int]:
+    """One entry per connection taken from the pool: the outbox takes one per transaction."""
+    taken: list[int] = []
+    event.listen(engine.pool, "checkout", lambda *_args: taken.append(1))
+    return taken
 
 
 def _held(outbox: Outbox) -> threading.Event:
@@ -56,13 +58,14 @@ def _held(outbox: Outbox) -> threading.Event:
 def test_statements_that_wait_together_are_stored_in_one_transaction(engine):
     outbox = Outbox()
     release = _held(outbox)
-    commits = _commits(engine)
+    transactions = _transactions(engine)
     for v in range(20):
         outbox.defer_statement(f"probe {v}", engine, INSERT, {"v": v})
     release.set()
     wait_until(lambda: outbox.pending() == 0, message="every write stored")
+    taken = len(transactions)
     assert _stored(engine) == list(range(20))
-    assert len(commits) == 1
+    assert taken == 1
     outbox.stop()
 
 
