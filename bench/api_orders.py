@@ -7,7 +7,8 @@ only the client, so neither server shares an interpreter (or a GIL) with the loa
 
 Phases (``--phases``, a comma list, default all three in this order):
 
-* single: one client, N orders (``--orders``), each path in turn:
+* single: one client, N orders (``--orders``) per path, in ``--rounds`` rounds in which the two
+  paths take turns (ABBA order), so that the machine's load drifting during the run falls on both:
 
   * sdk: ``hyperliquid.exchange.Exchange`` places N resting Gtc limit orders 20% under the mid,
     modifies each once (``modify_order``, one dollar lower), then cancels them (latency of each
@@ -170,6 +171,18 @@ class LimitRun:
     oids: list[int] = field(default_factory=list)  # the live oid of each resting order
 
     KINDS = ("place", "modify", "cancel")
+
+    @classmethod
+    def in_turn(cls, runs: list[LimitRun]) -> LimitRun:
+        """Runs of one client one after another, merged; each kind's rate is over the time its
+        calls took, summed."""
+        merged = cls()
+        for kind in cls.KINDS:
+            total: Samples = getattr(merged, kind)
+            for run in runs:
+                total.merge(getattr(run, kind))
+                total.wall += getattr(run, kind).wall
+        return merged
 
     @classmethod
     def together(cls, runs: list[LimitRun]) -> LimitRun:
@@ -466,8 +479,8 @@ def _limit_run(
     return run
 
 
-def sdk_market_orders(paper_url: str, n: int, clock: Clock) -> Samples:
-    exchange = sdk_exchange(paper_url)
+def sdk_market_orders(exchange: Exchange, n: int, clock: Clock) -> Samples:
+    """n market orders, alternating buy and sell (n even leaves no position behind)."""
     out = Samples()
     start = time.perf_counter()
     with contextlib.suppress(OutOfTime):
@@ -596,6 +609,7 @@ def platform_limit_orders(
 
 
 def platform_market_orders(user: PlatformUser, n: int, clock: Clock) -> Samples:
+    """n market orders, alternating buy and sell (n even leaves no position behind)."""
     out = Samples()
     start = time.perf_counter()
     with contextlib.suppress(OutOfTime):
@@ -710,6 +724,13 @@ def main() -> int:
     )
     parser.add_argument("--warmup", type=int, default=10, help="unmeasured orders per path")
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=6,
+        help="single phase: the N orders of each path split into this many rounds, the paths "
+        "taking turns, so a change in the machine's load falls on both",
+    )
+    parser.add_argument(
         "--database-url",
         default=None,
         help="a PostgreSQL server URL; a fresh database is created on it and dropped after",
@@ -819,45 +840,77 @@ def _run(args, clients, concurrent_orders, clock, paper_url, app_url) -> None:
     if "concurrency" in args.phases:
         _concurrency_phase(clients, concurrent_orders, clock, paper_url, app_url)
     if "market" in args.phases and args.market:
-        print(f"\n-- market orders, 1 client, {args.market} orders alternating buy/sell --")
-        print(HEADER)
-        sdk_market = sdk_market_orders(paper_url, args.market, clock)
-        _line("sdk Exchange.market_open", sdk_market)
-        api_market = platform_market_orders(user, args.market, clock)
-        _line("platform POST /api/orders market", api_market)
-        _ratio("market", sdk_market, api_market)
-        print(METER.note())
+        _market_phase(args, clock, sdk_exchange(paper_url), user)
     if time.monotonic() > clock.deadline:
         print(f"\n(time limit of {args.time_limit:.0f} s reached: some phases stopped early)")
 
 
 def _single_phase(args, clock, exchange, sdk_price, user, price) -> None:
+    rounds = max(1, min(args.rounds, args.orders))
     print(
-        f"-- resting Gtc limit orders, 1 client, {args.orders} orders "
-        "(placed, then each modified once, then cancelled) --"
+        f"-- resting Gtc limit orders, 1 client, {args.orders} orders per path in {rounds} "
+        "alternating rounds (each round: placed, then each modified once, then cancelled) --"
     )
     print(HEADER)
-    sdk = sdk_limit_orders(exchange, sdk_price, args.orders, clock, modify=True)
+    sdk_runs: list[LimitRun] = []
+    api_runs: list[LimitRun] = []
+    app_cpu, app_wall = 0.0, 0.0
+    idle = AppCpu.idle_rate()
+    for r in range(rounds):
+        n = args.orders // rounds + (r < args.orders % rounds)
+        # ABBA: the SDK goes first in rounds 0 and 3, second in 1 and 2, … so neither path
+        # always runs right after the other's background work.
+        for path in ("sdk", "api") if r % 4 in (0, 3) else ("api", "sdk"):
+            if path == "sdk":
+                sdk_runs.append(sdk_limit_orders(exchange, sdk_price, n, clock, modify=True))
+                continue
+            cpu_before, t_before = AppCpu.seconds(), time.perf_counter()
+            api_runs.append(platform_limit_orders(user, price, n, clock, modify=True))
+            cpu_after = AppCpu.seconds()
+            if cpu_before is not None and cpu_after is not None:
+                app_cpu += cpu_after - cpu_before
+                app_wall += time.perf_counter() - t_before
+    sdk, api = LimitRun.in_turn(sdk_runs), LimitRun.in_turn(api_runs)
     _line("sdk Exchange.order", sdk.place)
     _line("sdk Exchange.modify_order", sdk.modify)
     _line("sdk Exchange.cancel", sdk.cancel)
-    idle = AppCpu.idle_rate()
-    cpu_before, t_before = AppCpu.seconds(), time.perf_counter()
-    api = platform_limit_orders(user, price, args.orders, clock, modify=True)
-    cpu_after, wall = AppCpu.seconds(), time.perf_counter() - t_before
     _line("platform POST /api/orders", api.place)
     _line("platform PATCH /api/orders/{oid}", api.modify)
     _line("platform DELETE /api/orders/{oid}", api.cancel)
     requests_made = sum(len(getattr(api, kind).latencies) for kind in LimitRun.KINDS)
-    if None not in (idle, cpu_before, cpu_after) and requests_made:
-        busy = cpu_after - cpu_before - idle * wall  # type: ignore[operator]
+    if idle is not None and app_wall and requests_made:
+        busy = app_cpu - idle * app_wall
         print(
-            f"app CPU per request (place, modify and cancel, idle {idle * 1000:.0f} ms/s "  # type: ignore[operator]
+            f"app CPU per request (place, modify and cancel, idle {idle * 1000:.0f} ms/s "
             f"subtracted): {busy / requests_made * 1000:.2f} ms"
         )
     _ratio("placement", sdk.place, api.place, throughput=True)
     _ratio("modify", sdk.modify, api.modify)
     _ratio("cancel", sdk.cancel, api.cancel)
+
+
+def _market_phase(args, clock, exchange, user) -> None:
+    rounds = max(1, min(args.rounds, args.market // 2))
+    print(
+        f"\n-- market orders, 1 client, {args.market} orders per path alternating buy/sell, "
+        f"in {rounds} alternating rounds --"
+    )
+    print(HEADER)
+    sdk, api = Samples(), Samples()
+    for r in range(rounds):
+        n = 2 * (args.market // 2 // rounds + (r < args.market // 2 % rounds))
+        first, second = (sdk, api) if r % 4 in (0, 3) else (api, sdk)
+        for samples in (first, second):
+            if samples is sdk:
+                done = sdk_market_orders(exchange, n, clock)
+            else:
+                done = platform_market_orders(user, n, clock)
+            samples.merge(done)
+            samples.wall += done.wall
+    _line("sdk Exchange.market_open", sdk)
+    _line("platform POST /api/orders market", api)
+    _ratio("market", sdk, api)
+    print(METER.note())
 
 
 def _concurrency_phase(clients, concurrent_orders, clock, paper_url, app_url) -> None:
