@@ -114,3 +114,60 @@ def test_a_server_that_takes_the_request_and_never_answers_is_a_send_unknown(mon
             transport.post(NOT_AN_ACTION)
     finally:
         listener.close()
+
+
+class ClosesAfterEachAnswer:
+    """Answers a POST as if keeping the connection alive, then closes it: what a server does to a
+    connection left idle past its keep-alive timeout."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.closed = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                return
+
+            def setup(self) -> None:
+                server.connections += 1
+                super().setup()
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()  # no "Connection: close": the client keeps the connection
+                self.wfile.write(b"{}")
+                self.close_connection = True
+
+        class Server(ThreadingHTTPServer):
+            def shutdown_request(self, request) -> None:
+                super().shutdown_request(request)  # the socket is closed here
+                server.closed.set()
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_kept_alive_connection_the_server_closed_is_replaced_before_the_next_send(monkeypatch):
+    _no_proxy_settings(monkeypatch)
+    server = ClosesAfterEachAnswer()
+    transport = ActionTransport(server.url, timeout=2)
+    try:
+        for _ in range(3):
+            server.closed.clear()
+            assert transport.post(NOT_AN_ACTION).status == 200  # never SendUnknown
+            assert server.closed.wait(5)
+    finally:
+        transport.close()
+        server.close()
+    assert server.connections == 3

@@ -238,8 +238,14 @@ def test_closing_a_position_realizes_pnl(client, alice, paper_server):
     paper_server.set_price("ETH", "3700")
     closed = _order(client, alice, wallet, type="market", side="sell", size="1", reduce_only=True)
     assert closed.json()["status"] == "filled", closed.text
-    summary = client.get("/api/trades/summary", headers=alice.headers).json()
-    assert Decimal(summary["realized_pnl"]) > 0
+    # The answer says what filled; its fills are recorded just after it (stream or fetch).
+    wait_until(
+        lambda: (
+            Decimal(client.get("/api/trades/summary", headers=alice.headers).json()["realized_pnl"])
+            > 0
+        ),
+        message="the closing fill's profit in the summary",
+    )
     account = client.get(f"/api/wallets/{wallet['id']}/account", headers=alice.headers).json()
     assert account["positions"] == []
 
