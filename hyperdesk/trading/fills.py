@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -68,38 +68,32 @@ class FillRecorder:
         if not batch:
             return []
         with transaction(self._sessions) as session:
-            wallets = session.scalars(
-                select(Wallet)
-                .where(Wallet.account_address == account, Wallet.verified.is_(True))
-                .order_by(Wallet.id)
-            ).all()
+            wallets = session.execute(_VERIFIED_WALLETS, {"account": account}).all()
             if not wallets:
                 return []
-            known = set(
-                session.scalars(
-                    select(Fill.tid).where(Fill.account_address == account, Fill.tid.in_(batch))
-                )
-            )
+            known = set(session.scalars(_KNOWN_TIDS, {"account": account, "tids": list(batch)}))
             fresh = [f for tid, f in sorted(batch.items()) if tid not in known]
             if not fresh:
                 return []
-            orders = _orders_by_cloid(session, {f.cloid for f in fresh if f.cloid})
-            bot_owners = _bot_owners(session, {bot_id_of(f.cloid) for f in fresh})
+            order_wallets = _ids_by(session, _ORDER_WALLETS, {f.cloid for f in fresh})
+            bot_owners = _ids_by(session, _BOT_OWNERS, {bot_id_of(f.cloid) for f in fresh})
             # A fill no order of ours explains goes to a wallet that holds the account's own key:
             # anyone can name any (public) address as the account of an agent wallet, but only
             # its owner can import its key. Failing that, the oldest wallet.
             default = next((w for w in wallets if not w.is_agent), wallets[0])
+            insert_fill = _INSERT_FILL[session.get_bind().dialect.name]
             recorded: list[RecordedFill] = []
             for fill in fresh:
-                order = orders.get(fill.cloid or "")
-                wallet = next((w for w in wallets if order and w.id == order.wallet_id), default)
+                order_wallet = order_wallets.get(fill.cloid or "")
+                wallet = next((w for w in wallets if w.id == order_wallet), default)
                 bot_id = bot_id_of(fill.cloid)
                 # Anyone can put any bot id into a cloid: only the wallet owner's bots count.
                 if bot_id is None or bot_owners.get(bot_id) != wallet.user_id:
                     bot_id = None
                 source = "bot" if bot_id else ("manual" if is_ours(fill.cloid) else "external")
                 # A concurrent path may have stored this fill since we looked: then it is a no-op.
-                if _insert_ignoring_duplicate(session, _row(fill, wallet, bot_id, source)):
+                row = _row(fill, wallet.id, wallet.user_id, bot_id, source)
+                if session.connection().execute(insert_fill, row).rowcount == 1:
                     recorded.append(RecordedFill(fill, wallet.user_id, wallet.id, bot_id, source))
             return recorded
 
@@ -116,19 +110,10 @@ class FillRecorder:
 
         Callers pass a time only once every fill they received at or before it is stored.
         """
-        account = account.lower()
         with transaction(self._sessions) as session:
-            dialect = session.get_bind().dialect.name
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            session.execute(
-                insert(FillCursor)
-                .values(account_address=account, time_ms=time_ms, updated_at=utcnow())
-                .on_conflict_do_nothing(index_elements=["account_address"])
-            )
-            session.execute(
-                update(FillCursor)
-                .where(FillCursor.account_address == account, FillCursor.time_ms < time_ms)
-                .values(time_ms=time_ms, updated_at=utcnow())
+            session.connection().execute(
+                _ADVANCE_CURSOR[session.get_bind().dialect.name],
+                {"account": account.lower(), "time_ms": time_ms, "now": utcnow()},
             )
 
     def last_fill_time_ms(self, account: str) -> int | None:
@@ -141,25 +126,64 @@ class FillRecorder:
             )
 
 
-def _orders_by_cloid(session: Session, cloids: set[str | None]) -> dict[str, Order]:
-    wanted = {c for c in cloids if c}
+# Every fill of every account passes here, on the stream's thread, often just as an order's
+# answer comes in: the statements are built once (SQLAlchemy then reuses their compiled form)
+# and read only the columns needed, not whole ORM objects.
+
+_VERIFIED_WALLETS = (
+    select(Wallet.id, Wallet.user_id, Wallet.is_agent)
+    .where(Wallet.account_address == bindparam("account"), Wallet.verified.is_(True))
+    .order_by(Wallet.id)
+)
+_KNOWN_TIDS = select(Fill.tid).where(
+    Fill.account_address == bindparam("account"), Fill.tid.in_(bindparam("tids", expanding=True))
+)
+_ORDER_WALLETS = select(Order.cloid, Order.wallet_id).where(
+    Order.cloid.in_(bindparam("keys", expanding=True))
+)
+_BOT_OWNERS = select(Bot.id, Bot.user_id).where(Bot.id.in_(bindparam("keys", expanding=True)))
+
+
+def _fill_insert(insert: Any) -> Any:
+    return insert(Fill).on_conflict_do_nothing(index_elements=["account_address", "tid"])
+
+
+def _cursor_advance(insert: Any) -> Any:
+    """Insert the account's mark, or move it forward; never back."""
+    statement = insert(FillCursor).values(
+        account_address=bindparam("account"),
+        time_ms=bindparam("time_ms"),
+        updated_at=bindparam("now"),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["account_address"],
+        set_={"time_ms": statement.excluded.time_ms, "updated_at": statement.excluded.updated_at},
+        where=FillCursor.time_ms < statement.excluded.time_ms,
+    )
+
+
+_INSERT_FILL = {
+    "sqlite": _fill_insert(sqlite.insert),
+    "postgresql": _fill_insert(postgresql.insert),
+}
+_ADVANCE_CURSOR = {
+    "sqlite": _cursor_advance(sqlite.insert),
+    "postgresql": _cursor_advance(postgresql.insert),
+}
+
+
+def _ids_by(session: Session, statement: Any, keys: set[Any]) -> dict[Any, int]:
+    """``{key: id}`` from a two-column `statement` over the non-empty `keys`."""
+    wanted = [k for k in keys if k]
     if not wanted:
         return {}
-    return {o.cloid: o for o in session.scalars(select(Order).where(Order.cloid.in_(wanted)))}
+    return {key: value for key, value in session.execute(statement, {"keys": wanted})}
 
 
-def _bot_owners(session: Session, ids: set[int | None]) -> dict[int, int]:
-    wanted = {i for i in ids if i}
-    if not wanted:
-        return {}
-    rows = session.execute(select(Bot.id, Bot.user_id).where(Bot.id.in_(wanted)))
-    return {bot_id: user_id for bot_id, user_id in rows}
-
-
-def _row(fill: WireFill, wallet: Wallet, bot_id: int | None, source: str) -> dict:
+def _row(fill: WireFill, wallet_id: int, user_id: int, bot_id: int | None, source: str) -> dict:
     return {
-        "user_id": wallet.user_id,
-        "wallet_id": wallet.id,
+        "user_id": user_id,
+        "wallet_id": wallet_id,
         "bot_id": bot_id,
         "source": source,
         "account_address": fill.account,
@@ -180,10 +204,3 @@ def _row(fill: WireFill, wallet: Wallet, bot_id: int | None, source: str) -> dic
         "time_ms": fill.time_ms,
         "recorded_at": utcnow(),
     }
-
-
-def _insert_ignoring_duplicate(session: Session, row: dict) -> bool:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Fill).on_conflict_do_nothing(index_elements=["account_address", "tid"])
-    return session.connection().execute(statement, row).rowcount == 1
