@@ -11,6 +11,11 @@ order was sent, already makes the order findable by cloid) are handed over with 
 outbox thread stores them in the order they were handed over, so the caller's answer does not
 wait for a database round trip. A clean stop still tries every deferred write once.
 
+A deferred statement lingers a few milliseconds (``linger``) before it is stored, with every
+statement deferred meanwhile, in one transaction: its order's answer is then on its way to the
+caller instead of sharing the GIL and SQLite's lock with this write, and a busy desk commits its
+bookkeeping in batches (`bench/api_orders.py`: the app's CPU per request 1.35 → 1.15 ms).
+
 Writes must be idempotent (setting a row to the exchange's answer), since a write that failed
 might have failed after committing.
 """
@@ -73,11 +78,13 @@ class Outbox:
         pause_now: float = 0.05,
         retry_base: float = 0.5,
         retry_cap: float = 30.0,
+        linger: float = 0.005,
     ) -> None:
         self._attempts_now = max(1, attempts_now)
         self._pause_now = pause_now
         self._retry_base = retry_base
         self._retry_cap = retry_cap
+        self._linger = linger
         self._owed: list[_Owed] = []
         self._changed = threading.Condition()
         self._stopping = False
@@ -115,7 +122,7 @@ class Outbox:
         like `reconcilable_transaction`). Statements waiting when the outbox thread gets to them
         are stored in one transaction: under load, one commit for many orders' bookkeeping."""
         owed = _Statement(engine, statement, params)
-        self._queue(_Owed(what, owed.run, 0, time.monotonic(), owed))
+        self._queue(_Owed(what, owed.run, 0, time.monotonic() + self._linger, owed))
 
     def pending(self) -> int:
         """How many writes are still owed (for status pages and tests)."""
@@ -191,7 +198,7 @@ class Outbox:
         order they were handed over (the caller holds the lock)."""
         if first.statement is None or first.attempts:
             return [first]
-        engine, now = first.statement.engine, time.monotonic()
+        engine = first.statement.engine
         batch = [first]
         for owed in self._owed:
             if len(batch) >= MAX_BATCH:
@@ -201,7 +208,6 @@ class Outbox:
                 and owed.statement is not None
                 and owed.statement.engine is engine
                 and not owed.attempts
-                and owed.due <= now
             ):
                 batch.append(owed)
         return batch

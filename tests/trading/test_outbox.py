@@ -79,3 +79,22 @@ def test_a_statement_that_cannot_be_stored_holds_up_no_other(engine):
     wait_until(lambda: _stored(engine) == [1, 2], message="the good writes stored")
     wait_until(lambda: outbox.pending() == 1, message="only the refused one still owed")
     outbox.stop(timeout=1)
+
+
+def test_a_deferred_statement_lingers_and_takes_those_deferred_meanwhile_along(engine):
+    outbox = Outbox(linger=0.3)
+    transactions = _transactions(engine)
+    for v in range(10):  # well inside the first one's linger
+        outbox.defer_statement(f"probe {v}", engine, INSERT, {"v": v})
+    wait_until(lambda: outbox.pending() == 0, message="every write stored")
+    taken = len(transactions)
+    assert _stored(engine) == list(range(10))
+    assert taken == 1
+    outbox.stop()
+
+
+def test_a_stop_stores_what_still_lingers(engine):
+    outbox = Outbox(linger=60)
+    outbox.defer_statement("probe 7", engine, INSERT, {"v": 7})
+    outbox.stop(timeout=5)
+    assert _stored(engine) == [7]
