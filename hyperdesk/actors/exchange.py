@@ -164,6 +164,13 @@ class SignerActor(pykka.ThreadingActor):
     def on_stop(self) -> None:
         self._api.forget_signer(self._wallet.address)
 
+    def on_receive(self, message: Any) -> Any:
+        """A `SignedCall` is told straight to the actor (``actor_ref.tell``): no proxy call and
+        no future for an answer that goes back through ``call.reply`` anyway."""
+        if isinstance(message, SignedCall):
+            return self.submit(message)
+        return super().on_receive(message)
+
     def submit(self, call: SignedCall) -> None:
         """Tell. Run ``call`` and hand its outcome to ``call.reply`` (see ``SignedCall``)."""
         try:
@@ -397,6 +404,13 @@ def _settle(answer: asyncio.Future[Any], result: Any, error: BaseException | Non
         answer.set_result(result)
 
 
+def _expire(answer: asyncio.Future[Any]) -> None:
+    """On the loop, once the caller's patience is spent; the signer's late answer then settles
+    nothing (its bookkeeping still runs, in ``on_answer``)."""
+    if not answer.done():
+        answer.set_exception(TimeoutError())
+
+
 def _stop_quietly(ref: pykka.ActorRef[Any], timeout: float) -> None:
     try:
         ref.stop(block=True, timeout=timeout)
@@ -535,13 +549,16 @@ class ExchangeClient:
 
         call = SignedCall(method, args, reply, before_send=before_send, on_answer=on_answer)
         try:
-            route.signer.submit(call)
+            route.signer.actor_ref.tell(call)
         except pykka.ActorDeadError:
             self._routes.pop(wallet_id, None)
             route = await to_thread.run_sync(self.route, wallet_id)
-            route.signer.submit(call)
+            route.signer.actor_ref.tell(call)
+        # Awaited directly, with a timer, not through `asyncio.wait_for`: its wrapping costs the
+        # answer two more turns of the loop.
+        timer = loop.call_later(self.timeout, _expire, answer)
         try:
-            result = await asyncio.wait_for(answer, self.timeout)
+            result = await answer
         except TimeoutError:
             raise ExchangeTimeout(
                 f"{method}: no answer within {self.timeout}s; the outcome is unknown"
@@ -552,6 +569,8 @@ class ExchangeClient:
                 raise
             await to_thread.run_sync(self._report_agent_gone, wallet_id, gone)
             raise gone from None
+        finally:
+            timer.cancel()
         gone = _revocation(route, result)
         if gone is not None:
             await to_thread.run_sync(self._report_agent_gone, wallet_id, gone)
