@@ -1,13 +1,13 @@
 """``ActionTransport``: how a signer's actions reach ``/exchange``.
 
 Every order, cancel and modify is one POST on this path, so its client cost is paid on every
-trade. ``requests`` (what the SDK posts with) spends about 0.9 ms of CPU per call here, ``urllib3``
-(which ``requests`` sits on) about 0.17 ms, and the standard library's ``http.client`` on one
-kept-alive connection about 0.09 ms (`bench/order_path_cpu.py`). The transport keeps what matters
-of the SDK's client: a timeout on every call, proxies from the environment (read once), TLS
-verification, a connection the server dropped while idle replaced before it is used, and no
-retries of its own: a send whose outcome is unknown is the caller's to resolve by cloid, never to
-repeat.
+trade. Measured here against a trivial local server, per call: ``requests`` (what the SDK posts
+with) spends about 0.3-0.9 ms of CPU depending on the machine's load, ``urllib3`` (which
+``requests`` sits on) 0.16-0.17 ms, and the standard library's ``http.client`` on one kept-alive
+connection 0.09-0.11 ms. The transport keeps what matters of the SDK's client: a timeout on
+every call, proxies from the environment (read once), TLS verification, a connection the server
+dropped while idle replaced before it is used, and no retries of its own: a send whose outcome is
+unknown is the caller's to resolve by cloid, never to repeat.
 
 One transport per signer, used only from that signer's actor thread (one connection, no lock).
 """
