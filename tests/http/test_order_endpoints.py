@@ -11,18 +11,7 @@ import pytest
 
 from hyperdesk.errors import Unauthorized
 from hyperdesk.http.deps import current_user
-
-
-def _funded_wallet(client, user) -> int:
-    wallet = client.post("/api/wallets", json={"label": "main"}, headers=user.headers)
-    assert wallet.status_code == 201, wallet.text
-    funded = client.post(
-        f"/api/wallets/{wallet.json()['id']}/faucet",
-        json={"amount": "100000"},
-        headers=user.headers,
-    )
-    assert funded.status_code == 200, funded.text
-    return int(wallet.json()["id"])
+from tests.fixtures.app import new_funded_wallet
 
 
 def _order_body(wallet_id: int, price: str) -> dict[str, Any]:
@@ -35,7 +24,7 @@ def price(paper_server) -> str:
 
 
 def test_well_formed_order_requests_never_enter_fastapis_routing(client, alice, price):
-    wallet_id = _funded_wallet(client, alice)
+    wallet_id = new_funded_wallet(client, alice)["id"]
 
     def no_route() -> None:
         raise Unauthorized("FastAPI's route was entered", code="ROUTED")
@@ -90,7 +79,7 @@ def test_requests_they_do_not_recognise_get_fastapis_canonical_answer(
 
 
 def test_a_body_that_is_not_json_by_its_content_type_is_left_to_fastapi(client, alice, price):
-    wallet_id = _funded_wallet(client, alice)
+    wallet_id = new_funded_wallet(client, alice)["id"]
     body = b'{"wallet_id": %d, "coin": "ETH", "side": "buy", "size": "0.1", "price": "%s"}' % (
         wallet_id,
         price.encode(),
@@ -103,7 +92,7 @@ def test_a_body_that_is_not_json_by_its_content_type_is_left_to_fastapi(client, 
 
 
 def test_errors_raised_while_serving_are_answered_as_everywhere_else(client, alice, bob, price):
-    wallet_id = _funded_wallet(client, alice)
+    wallet_id = new_funded_wallet(client, alice)["id"]
     body = _order_body(wallet_id, price)
 
     anonymous = client.post("/api/orders", json=body)

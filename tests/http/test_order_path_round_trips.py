@@ -19,7 +19,7 @@ from sqlalchemy import Engine, event, text
 
 from hyperdesk.accounts.session_cache import FactCache
 from hyperdesk.persistence.database import make_engine
-from tests.fixtures.app import register_and_login
+from tests.fixtures.app import new_funded_wallet, register_and_login
 
 
 def _on_the_request_path() -> bool:
@@ -61,18 +61,6 @@ def _statements_on_this_route(runtime) -> Iterator[list[str]]:
             event.remove(engine, "commit", commit)
 
 
-def _wallet(client, user) -> dict[str, Any]:
-    wallet = client.post("/api/wallets", json={"label": "main"}, headers=user.headers)
-    assert wallet.status_code == 201, wallet.text
-    funded = client.post(
-        f"/api/wallets/{wallet.json()['id']}/faucet",
-        json={"amount": "100000"},
-        headers=user.headers,
-    )
-    assert funded.status_code == 200, funded.text
-    return wallet.json()
-
-
 def _order(client, user, wallet_id: int, price: str):
     body = {"wallet_id": wallet_id, "coin": "ETH", "side": "buy", "size": "0.1", "price": price}
     return client.post("/api/orders", json=body, headers=user.headers)
@@ -81,7 +69,7 @@ def _order(client, user, wallet_id: int, price: str):
 def test_an_order_waits_for_one_insert_and_a_cancel_for_no_database_at_all(
     client, alice, runtime, paper_server
 ):
-    wallet = _wallet(client, alice)
+    wallet = new_funded_wallet(client, alice)
     price = str(int(paper_server.exchange.mid("ETH") * Decimal("0.8")))
     assert _order(client, alice, wallet["id"], price).status_code == 200  # first sight: reads
     with _statements_on_this_route(runtime) as seen:
@@ -106,14 +94,14 @@ def test_a_deleted_wallet_is_no_longer_its_owners_even_when_its_id_is_reused(
     client, alice, bob, paper_server
 ):
     price = str(int(paper_server.exchange.mid("ETH") * Decimal("0.8")))
-    wallet = _wallet(client, alice)
+    wallet = new_funded_wallet(client, alice)
     assert _order(client, alice, wallet["id"], price).status_code == 200  # remembered as alice's
     deleted = client.delete(f"/api/wallets/{wallet['id']}", headers=alice.headers)
     assert deleted.status_code == 204, deleted.text
     refused = _order(client, alice, wallet["id"], price)
     assert refused.status_code == 404, refused.text
     assert refused.json()["detail"]["code"] == "NOT_FOUND"
-    bobs = _wallet(client, bob)  # SQLite gives the freed id to the next wallet
+    bobs = new_funded_wallet(client, bob)  # SQLite gives the freed id to the next wallet
     for wallet_id in {wallet["id"], bobs["id"]}:
         other = _order(client, alice, wallet_id, price)
         assert other.status_code == 404, other.text

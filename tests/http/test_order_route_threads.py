@@ -17,6 +17,8 @@ from typing import Any
 import anyio.to_thread
 import pytest
 
+from tests.fixtures.app import new_funded_wallet
+
 
 @contextmanager
 def _worker_trips(client, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
@@ -34,20 +36,8 @@ def _worker_trips(client, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]
     yield trips
 
 
-def _funded_wallet(client, user) -> dict[str, Any]:
-    wallet = client.post("/api/wallets", json={"label": "main"}, headers=user.headers)
-    assert wallet.status_code == 201, wallet.text
-    funded = client.post(
-        f"/api/wallets/{wallet.json()['id']}/faucet",
-        json={"amount": "100000"},
-        headers=user.headers,
-    )
-    assert funded.status_code == 200, funded.text
-    return wallet.json()
-
-
 def test_known_orders_take_no_worker_trip_and_a_read_takes_one(client, alice, monkeypatch):
-    wallet = _funded_wallet(client, alice)
+    wallet = new_funded_wallet(client, alice)
     body = {"wallet_id": wallet["id"], "coin": "ETH", "side": "buy", "size": "0.1"}
     with _worker_trips(client, monkeypatch) as trips:
         first = client.post("/api/orders", json={**body, "price": "1500"}, headers=alice.headers)
@@ -88,7 +78,7 @@ def test_known_orders_take_no_worker_trip_and_a_read_takes_one(client, alice, mo
 
 
 def test_the_order_answer_keeps_its_documented_shape(client, alice):
-    wallet = _funded_wallet(client, alice)
+    wallet = new_funded_wallet(client, alice)
     body = {"wallet_id": wallet["id"], "coin": "ETH", "side": "buy", "size": "0.1", "price": "1500"}
     placed = client.post("/api/orders", json=body, headers=alice.headers)
     assert placed.status_code == 200, placed.text
@@ -100,7 +90,7 @@ def test_the_order_answer_keeps_its_documented_shape(client, alice):
 
 
 def test_a_refused_order_is_still_a_machine_readable_4xx(client, alice):
-    wallet = _funded_wallet(client, alice)
+    wallet = new_funded_wallet(client, alice)
     body = {"wallet_id": wallet["id"], "coin": "NOPE", "side": "buy", "size": "0.1", "price": "1"}
     refused = client.post("/api/orders", json=body, headers=alice.headers)
     assert 400 <= refused.status_code < 500, refused.text

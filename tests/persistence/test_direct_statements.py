@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hyperdesk.persistence.database import make_session_factory, make_unflushed_engine
 from hyperdesk.persistence.direct import DirectStatement, direct_transaction
-from hyperdesk.persistence.models import Order, User, Wallet
+from hyperdesk.persistence.models import Order
+from tests.fixtures.database import add_user_and_wallet
 
 INSERT = DirectStatement(
     insert(Order).returning(Order.id),
@@ -43,19 +44,7 @@ RESIZE = DirectStatement(
 @pytest.fixture
 def wallet(db_engine) -> tuple[int, int]:
     with make_session_factory(db_engine)() as session, session.begin():
-        user = User(username="dora", password_hash="x")
-        session.add(user)
-        session.flush()
-        row = Wallet(
-            user_id=user.id,
-            label="main",
-            address="0x" + "2" * 40,
-            account_address="0x" + "2" * 40,
-            encrypted_key="opaque",
-            key_id="k1",
-        )
-        session.add(row)
-        session.flush()
+        user, row = add_user_and_wallet(session, "dora", "0x" + "2" * 40)
         return user.id, row.id
 
 

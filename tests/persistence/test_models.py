@@ -7,24 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from hyperdesk.persistence.database import make_session_factory, transaction
-from hyperdesk.persistence.models import Fill, User, Wallet
-
-
-def _user_and_wallet(session):
-    user = User(username="carol", password_hash="x")
-    session.add(user)
-    session.flush()
-    wallet = Wallet(
-        user_id=user.id,
-        label="main",
-        address="0x" + "1" * 40,
-        account_address="0x" + "1" * 40,
-        encrypted_key="opaque",
-        key_id="k1",
-    )
-    session.add(wallet)
-    session.flush()
-    return user, wallet
+from hyperdesk.persistence.models import Fill, User
+from tests.fixtures.database import add_user_and_wallet
 
 
 def _fill(user, wallet, tid, price="12345.678901234567890123"):
@@ -52,7 +36,7 @@ def _fill(user, wallet, tid, price="12345.678901234567890123"):
 def test_money_round_trips_as_exact_decimal(db_engine):
     sessions = make_session_factory(db_engine)
     with transaction(sessions) as session:
-        user, wallet = _user_and_wallet(session)
+        user, wallet = add_user_and_wallet(session)
         session.add(_fill(user, wallet, tid=1, price="98765.123456789012345678"))
     with sessions() as session:
         price = session.scalar(select(Fill.price))
@@ -63,7 +47,7 @@ def test_money_round_trips_as_exact_decimal(db_engine):
 def test_a_fill_is_stored_once_per_account_and_tid(db_engine):
     sessions = make_session_factory(db_engine)
     with transaction(sessions) as session:
-        user, wallet = _user_and_wallet(session)
+        user, wallet = add_user_and_wallet(session)
         session.add(_fill(user, wallet, tid=42))
     with pytest.raises(IntegrityError), transaction(sessions) as session:
         session.add(_fill(user, wallet, tid=42))
