@@ -18,12 +18,13 @@ from sqlalchemy import select
 from hyperdesk.actors.market_stream import MarketStreamActor
 from hyperdesk.http.app import create_app
 from hyperdesk.persistence.database import make_session_factory, transaction
-from hyperdesk.persistence.models import Fill, User, Wallet
+from hyperdesk.persistence.models import Fill
 from hyperdesk.runtime import Runtime
 from hyperdesk.trading.fills import FillRecorder
 from tests.actors.test_market_stream import FAST, FakeInfo, raw_fill
 from tests.exchange.test_ws_client import FakeHyperliquidWs
 from tests.fixtures.app import import_funded_key, register_and_login
+from tests.fixtures.database import add_user_and_wallet
 from tests.helpers import wait_until
 from tests.trading.db_faults import DatabaseFault
 
@@ -126,19 +127,7 @@ def fake_ws() -> Iterator[FakeHyperliquidWs]:
 def recorder(db_engine) -> FillRecorder:
     sessions = make_session_factory(db_engine)
     with transaction(sessions) as session:
-        user = User(username="alice", password_hash="x")
-        session.add(user)
-        session.flush()
-        session.add(
-            Wallet(
-                user_id=user.id,
-                label="main",
-                address=ACCOUNT,
-                account_address=ACCOUNT,
-                encrypted_key="opaque",
-                key_id="k",
-            )
-        )
+        add_user_and_wallet(session, "alice", ACCOUNT)
     return FillRecorder(sessions)
 
 

@@ -9,28 +9,17 @@ from sqlalchemy import select
 
 from hyperdesk.exchange.models import Fill as WireFill
 from hyperdesk.persistence.database import make_session_factory, transaction
-from hyperdesk.persistence.models import Bot, Fill, User, Wallet
+from hyperdesk.persistence.models import Bot, Fill
 from hyperdesk.trading.cloids import bot_id_of, is_ours, new_cloid
 from hyperdesk.trading.fills import FillRecorder
+from tests.fixtures.database import add_user_and_wallet
 
 ACCOUNT = "0x" + "ab" * 20
 
 
 def _setup(sessions):
     with transaction(sessions) as session:
-        user = User(username="alice", password_hash="x")
-        session.add(user)
-        session.flush()
-        wallet = Wallet(
-            user_id=user.id,
-            label="main",
-            address=ACCOUNT,
-            account_address=ACCOUNT,
-            encrypted_key="opaque",
-            key_id="k",
-        )
-        session.add(wallet)
-        session.flush()
+        user, wallet = add_user_and_wallet(session, "alice", ACCOUNT)
         bot = Bot(user_id=user.id, wallet_id=wallet.id, name="grid", code="", capital=Decimal(100))
         session.add(bot)
         session.flush()
