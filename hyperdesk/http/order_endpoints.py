@@ -56,7 +56,9 @@ class OrderEndpoints:
         ):
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
+        headers: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            headers.setdefault(name, value)  # the first of a repeated header, as Starlette reads it
         if method != "DELETE" and not _is_json(headers.get(b"content-type")):
             await self.app(scope, receive, send)
             return
