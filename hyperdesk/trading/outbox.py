@@ -23,6 +23,7 @@ might have failed after committing.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -89,6 +90,8 @@ class Outbox:
         self._changed = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        #: When the outbox thread's wait ends (inf: until notified); None while it works.
+        self._wakes_at: float | None = None
 
     def deliver(self, what: str, write: Callable[[], object]) -> bool:
         """Run `write`, retrying briefly; if it still fails, queue it. True if stored now.
@@ -154,15 +157,21 @@ class Outbox:
                     target=self._run, name="bookkeeping-outbox", daemon=True
                 )
                 self._thread.start()
-            self._changed.notify_all()
+            # Woken only if it would otherwise sleep past this write's time: a write handed over
+            # while the thread already waits for an earlier one (or is busy, and looks again
+            # before it sleeps) costs the signer's thread no wake-up of the outbox's.
+            if self._wakes_at is not None and owed.due < self._wakes_at:
+                self._changed.notify_all()
 
     def _run(self) -> None:  # the outbox thread: only it takes items out of the queue
         while True:
             with self._changed:
                 owed = self._next_due()
                 while not self._stopping and (owed is None or owed.due > time.monotonic()):
+                    self._wakes_at = math.inf if owed is None else owed.due
                     self._changed.wait(None if owed is None else owed.due - time.monotonic())
                     owed = self._next_due()
+                self._wakes_at = None
                 if self._stopping:  # deferred writes never tried yet still get their one try
                     owed = next((o for o in self._owed if o.attempts == 0), None)
                 if owed is None:
