@@ -18,6 +18,7 @@ from hyperdesk.accounts.tokens import TokenService
 from hyperdesk.bots_engine.service import BotService
 from hyperdesk.errors import ConfigurationError
 from hyperdesk.keystore import KeystoreError, ensure_keyring
+from hyperdesk.persistence.checkpoints import WalCheckpointer
 from hyperdesk.persistence.database import (
     make_engine,
     make_session_factory,
@@ -83,10 +84,12 @@ class Runtime:
         except KeystoreError as exc:
             raise ConfigurationError(str(exc)) from None
 
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(settings.resolved_database_url, background_checkpoints=True)
         self.engine = engine
         self._stops.append(engine.dispose)
         upgrade_to_head(engine)
+        if engine.dialect.name == "sqlite":
+            self._stops.append(WalCheckpointer(engine).start().stop)
         sessions = make_session_factory(engine)
         unflushed = make_unflushed_engine(engine)
         self.unflushed_engine = unflushed

@@ -23,11 +23,19 @@ from hyperdesk.secret_files import PRIVATE_FILE_MODE, make_private_dirs, restric
 IDLE_PING_SECONDS = 10.0
 
 
-def make_engine(url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    idle_ping_seconds: float = IDLE_PING_SECONDS,
+    background_checkpoints: bool = False,
+) -> Engine:
     """The engine for ``url``. A connection is checked before use only if it sat idle for
     ``idle_ping_seconds``: a server restart or a dropped idle connection is still caught before a
     request uses it, while a busy server pays no extra round trip per session (SQLAlchemy's
-    ``pool_pre_ping`` would ping on every checkout)."""
+    ``pool_pre_ping`` would ping on every checkout).
+
+    ``background_checkpoints`` (SQLite): commits never copy the WAL back into the database file;
+    a `WalCheckpointer` must then do it (the app's runtime starts one)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if (
@@ -39,6 +47,8 @@ def make_engine(url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS) -> En
         # A local file has no connection to lose: no ping at all.
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        if background_checkpoints:
+            event.listen(engine, "connect", _no_checkpoint_on_commit)
         return engine
     engine = create_engine(url, pool_size=10, max_overflow=20)
     _ping_when_idle(engine, idle_ping_seconds)
@@ -139,6 +149,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _no_checkpoint_on_commit(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
