@@ -194,6 +194,14 @@ class _StopDeadline:
     pass
 
 
+@dataclass(frozen=True)
+class _SettleCancel:
+    """Free a canceled order's reservation, after the bot has its answer (and before its next
+    request: this actor's messages are handled in order)."""
+
+    cloid: str
+
+
 class BotProcessActor(pykka.ThreadingActor):
     def __init__(
         self,
@@ -319,6 +327,8 @@ class BotProcessActor(pykka.ThreadingActor):
             self._update_seq += 1
             with contextlib.suppress(ChannelClosed, ValueError):
                 self._send(OrderUpdate(seq=self._update_seq, update=message.update))
+        elif isinstance(message, _SettleCancel):
+            self._settle_cancel(message.cloid)
         elif isinstance(message, _StopDeadline):
             if self._bot is not None and self._bot.returncode is None:
                 self._bot.kill("did not stop in time")
@@ -494,10 +504,9 @@ class BotProcessActor(pykka.ThreadingActor):
         }
 
     def _book_result(self, cloid: str, status: Any, filled: Decimal) -> None:
-        try:
-            self._capital.order_result(cloid, status, filled).get(timeout=self._config.ask_timeout)
-        except Exception:
-            log.exception("bot %s: could not book the result of %s", self._launch.bot_id, cloid)
+        """Told, not asked: the bot need not wait for it, and the capital manager handles its
+        messages in order, so the bot's next order is checked against this result."""
+        self._capital.order_result(cloid, status, filled)
 
     def _cancel(self, coin: str, oid: int) -> dict[str, Any]:
         launch = self._launch
@@ -505,7 +514,8 @@ class BotProcessActor(pykka.ThreadingActor):
         if cloid is None:
             raise DomainError("this bot has no order with that oid", code="ORDER_NOT_FOUND")
         self._services.orders.cancel(launch.user_id, launch.wallet_id, oid)
-        self._settle_cancel(cloid)
+        # Settling may ask the exchange how much had filled: that waits until the answer is out.
+        self.actor_ref.tell(_SettleCancel(cloid))
         return {"oid": oid, "canceled": True}
 
     def _settle_cancel(self, cloid: str, filled: Decimal | None = None) -> None:

@@ -17,6 +17,7 @@ exception. A `ValueError` (malformed input) goes back to the caller and the acto
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from decimal import Decimal
 
@@ -38,6 +39,8 @@ from hyperdesk.persistence.models import Fill, Order
 _BOOK_STATUSES = frozenset(
     ("pending", "resting", "unknown", "filled", "partially_filled", "canceled", "error", "rejected")
 )
+
+log = logging.getLogger(__name__)
 
 
 def load_book(
@@ -87,7 +90,12 @@ class CapitalManagerActor(pykka.ThreadingActor):
         return self._book.order_submitted(order)
 
     def order_result(self, cloid: str, status: ResultStatus, filled_size: Decimal) -> None:
-        self._book.order_result(cloid, status, filled_size)
+        """Told by the bot's process actor (nobody waits for the answer): a failure is logged
+        here."""
+        try:
+            self._book.order_result(cloid, status, filled_size)
+        except Exception:
+            log.exception("could not book the result of %s", cloid)
 
     def cancel_confirmed(self, cloid: str, filled_size: Decimal) -> None:
         self._book.cancel_confirmed(cloid, filled_size=filled_size)
