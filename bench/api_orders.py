@@ -66,6 +66,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import eth_account
 import requests
@@ -398,49 +399,43 @@ def _modified_price(price: Decimal) -> Decimal:
     return price - 1
 
 
-def _sdk_place(exchange: Exchange, px: float, n: int, clock: Clock, run: LimitRun) -> None:
-    run.place.start()
-    with contextlib.suppress(OutOfTime):
-        for _ in range(n):
-            clock.check()
-            t0 = time.perf_counter()
-            result = exchange.order(COIN, True, float(SIZE), px, {"limit": {"tif": "Gtc"}})
-            run.place.latencies.append(time.perf_counter() - t0)
-            status = _sdk_status(result)
-            if "resting" in status:
-                run.oids.append(status["resting"]["oid"])
-            else:
-                run.place.errors += 1
-    run.place.stop()
+@dataclass(frozen=True)
+class OrderCalls:
+    """One path's three calls, each timed: what `_limit_run` loops over, whichever the path."""
+
+    place: Callable[[], tuple[float, int | None]]  # latency, the resting order's oid
+    modify: Callable[[int], tuple[float, int | None]]  # latency, its oid afterwards
+    cancel: Callable[[int], tuple[float, bool]]  # latency, cancelled
 
 
-def _sdk_modify(exchange: Exchange, new_px: float, clock: Clock, run: LimitRun) -> None:
-    """Modify each resting order once; a modify replaces the order, so keep the oid it answers."""
-    run.modify.start()
-    with contextlib.suppress(OutOfTime):
-        for i, oid in enumerate(run.oids):
-            clock.check()
-            t0 = time.perf_counter()
-            result = exchange.modify_order(
-                oid, COIN, True, float(SIZE), new_px, {"limit": {"tif": "Gtc"}}
-            )
-            run.modify.latencies.append(time.perf_counter() - t0)
-            status = _sdk_status(result)
-            if "resting" in status:
-                run.oids[i] = status["resting"]["oid"]
-            else:
-                run.modify.errors += 1
-    run.modify.stop()
+def _timed(call: Callable[[], Any]) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    result = call()
+    return time.perf_counter() - t0, result
 
 
-def _sdk_cancel(exchange: Exchange, run: LimitRun) -> None:
-    run.cancel.start()
-    for oid in run.oids:  # always cancel what was placed, even when out of time
-        t0 = time.perf_counter()
-        cancelled = exchange.cancel(COIN, oid)
-        run.cancel.latencies.append(time.perf_counter() - t0)
-        run.cancel.errors += cancelled["status"] != "ok" or "error" in _sdk_status(cancelled)
-    run.cancel.stop()
+def _sdk_calls(exchange: Exchange, price: Decimal) -> OrderCalls:
+    px, new_px, size = float(price), float(_modified_price(price)), float(SIZE)
+    gtc = {"limit": {"tif": "Gtc"}}
+
+    def resting_oid(result: dict) -> int | None:
+        status = _sdk_status(result)
+        return status["resting"]["oid"] if "resting" in status else None
+
+    def place() -> tuple[float, int | None]:
+        latency, result = _timed(lambda: exchange.order(COIN, True, size, px, gtc))
+        return latency, resting_oid(result)
+
+    def modify(oid: int) -> tuple[float, int | None]:
+        # A modify replaces the order: the oid it answers is the one to cancel later.
+        latency, result = _timed(lambda: exchange.modify_order(oid, COIN, True, size, new_px, gtc))
+        return latency, resting_oid(result)
+
+    def cancel(oid: int) -> tuple[float, bool]:
+        latency, result = _timed(lambda: exchange.cancel(COIN, oid))
+        return latency, result["status"] == "ok" and "error" not in _sdk_status(result)
+
+    return OrderCalls(place, modify, cancel)
 
 
 def sdk_limit_orders(
@@ -452,30 +447,46 @@ def sdk_limit_orders(
     modify: bool = False,
 ) -> LimitRun:
     """Place n resting buys at ``price``, modify each once if asked, then cancel them all."""
-    return _limit_run(
-        start,
-        lambda run: _sdk_place(exchange, float(price), n, clock, run),
-        (lambda run: _sdk_modify(exchange, float(_modified_price(price)), clock, run))
-        if modify
-        else None,
-        lambda run: _sdk_cancel(exchange, run),
-    )
+    return _limit_run(_sdk_calls(exchange, price), n, clock, start, modify)
 
 
 def _limit_run(
-    start: threading.Barrier | None,
-    place: Callable[[LimitRun], None],
-    modify: Callable[[LimitRun], None] | None,
-    cancel: Callable[[LimitRun], None],
+    calls: OrderCalls, n: int, clock: Clock, start: threading.Barrier | None, modify: bool
 ) -> LimitRun:
-    """One client's place → (modify) → cancel sequence, after the barrier if there is one."""
+    """One client's place → (modify) → cancel sequence, after the barrier if there is one;
+    everything placed is cancelled, even when out of time."""
     run = LimitRun()
     if start is not None:
         start.wait()
-    place(run)
-    if modify is not None:
-        modify(run)
-    cancel(run)
+    run.place.start()
+    with contextlib.suppress(OutOfTime):
+        for _ in range(n):
+            clock.check()
+            latency, oid = calls.place()
+            run.place.latencies.append(latency)
+            if oid is None:
+                run.place.errors += 1
+            else:
+                run.oids.append(oid)
+    run.place.stop()
+    if modify:
+        run.modify.start()
+        with contextlib.suppress(OutOfTime):
+            for i, oid in enumerate(run.oids):
+                clock.check()
+                latency, new_oid = calls.modify(oid)
+                run.modify.latencies.append(latency)
+                if new_oid is None:
+                    run.modify.errors += 1
+                else:
+                    run.oids[i] = new_oid
+        run.modify.stop()
+    run.cancel.start()
+    for oid in run.oids:
+        latency, ok = calls.cancel(oid)
+        run.cancel.latencies.append(latency)
+        run.cancel.errors += not ok
+    run.cancel.stop()
     return run
 
 
@@ -552,41 +563,15 @@ class PlatformUser:
         return time.perf_counter() - t0, response.status_code == 204
 
 
-def _platform_place(user: PlatformUser, price: str, n: int, clock: Clock, run: LimitRun) -> None:
-    run.place.start()
-    with contextlib.suppress(OutOfTime):
-        for _ in range(n):
-            clock.check()
-            latency, response = user.order(side="buy", type="limit", price=price)
-            run.place.latencies.append(latency)
-            if response.status_code == 200 and response.json()["status"] == "resting":
-                run.oids.append(response.json()["oid"])
-            else:
-                run.place.errors += 1
-    run.place.stop()
+def _platform_calls(user: PlatformUser, price: str) -> OrderCalls:
+    new_price = str(_modified_price(Decimal(price)))
 
+    def place() -> tuple[float, int | None]:
+        latency, response = user.order(side="buy", type="limit", price=price)
+        resting = response.status_code == 200 and response.json()["status"] == "resting"
+        return latency, response.json()["oid"] if resting else None
 
-def _platform_modify(user: PlatformUser, new_price: str, clock: Clock, run: LimitRun) -> None:
-    run.modify.start()
-    with contextlib.suppress(OutOfTime):
-        for i, oid in enumerate(run.oids):
-            clock.check()
-            latency, new_oid = user.modify(oid, new_price)
-            run.modify.latencies.append(latency)
-            if new_oid is None:
-                run.modify.errors += 1
-            else:
-                run.oids[i] = new_oid
-    run.modify.stop()
-
-
-def _platform_cancel(user: PlatformUser, run: LimitRun) -> None:
-    run.cancel.start()
-    for oid in run.oids:  # always cancel what was placed, even when out of time
-        latency, ok = user.cancel(oid)
-        run.cancel.latencies.append(latency)
-        run.cancel.errors += not ok
-    run.cancel.stop()
+    return OrderCalls(place, lambda oid: user.modify(oid, new_price), user.cancel)
 
 
 def platform_limit_orders(
@@ -598,14 +583,7 @@ def platform_limit_orders(
     modify: bool = False,
 ) -> LimitRun:
     """Place n resting buys at ``price``, modify each once if asked, then cancel them all."""
-    return _limit_run(
-        start,
-        lambda run: _platform_place(user, price, n, clock, run),
-        (lambda run: _platform_modify(user, str(_modified_price(Decimal(price))), clock, run))
-        if modify
-        else None,
-        lambda run: _platform_cancel(user, run),
-    )
+    return _limit_run(_platform_calls(user, price), n, clock, start, modify)
 
 
 def platform_market_orders(user: PlatformUser, n: int, clock: Clock) -> Samples:

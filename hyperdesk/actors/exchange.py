@@ -512,9 +512,7 @@ class ExchangeClient:
         try:
             result = getattr(route.signer, method)(*args).get(timeout=self.timeout)
         except pykka.Timeout:
-            raise ExchangeTimeout(
-                f"{method}: no answer within {self.timeout}s; the outcome is unknown"
-            ) from None
+            raise self._no_answer(method) from None
         except ExchangeRejected as exc:
             gone = _revocation(route, exc)
             if gone is None:
@@ -560,9 +558,7 @@ class ExchangeClient:
         try:
             result = await answer
         except TimeoutError:
-            raise ExchangeTimeout(
-                f"{method}: no answer within {self.timeout}s; the outcome is unknown"
-            ) from None
+            raise self._no_answer(method) from None
         except ExchangeRejected as exc:
             gone = _revocation(route, exc)
             if gone is None:
@@ -576,6 +572,11 @@ class ExchangeClient:
             await to_thread.run_sync(self._report_agent_gone, wallet_id, gone)
             result = _as_revoked(result, gone)
         return result
+
+    def _no_answer(self, method: str) -> ExchangeTimeout:
+        return ExchangeTimeout(
+            f"{method}: no answer within {self.timeout}s; the outcome is unknown"
+        )
 
     def _report_agent_gone(self, wallet_id: int, gone: ExchangeRejected) -> None:
         """An agent key the exchange no longer knows is reported here, for every action (the
@@ -609,13 +610,6 @@ class ExchangeClient:
             return await self.signed_async(
                 wallet_id, "place_order", request, before_send=before_send, on_answer=on_answer
             )
-        except ExchangeTimeout as exc:
-            return _unknown(request, exc)
-
-    def modify_order(self, wallet_id: int, oid: int | str, request: OrderRequest) -> OrderResult:
-        request = replace(request, cloid=request.cloid or new_cloid())
-        try:
-            return self._signed(wallet_id, "modify_order", oid, request)
         except ExchangeTimeout as exc:
             return _unknown(request, exc)
 

@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext, supp
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,9 +62,9 @@ _UNFLUSHED: weakref.WeakSet[Engine] = weakref.WeakSet()
 def make_unflushed_engine(
     engine: Engine, *, idle_ping_seconds: float = IDLE_PING_SECONDS
 ) -> Engine:
-    """The engine for writes whose commit need not wait for the disk (see
-    `reconcilable_transaction`): the order row unless `order_row_flush`, and the outbox's
-    bookkeeping.
+    """The engine for writes whose commit need not wait for the disk, because reconciliation
+    rebuilds them from the exchange by cloid if a crash of the database server loses them: the
+    order row unless `order_row_flush`, and the outbox's bookkeeping.
 
     PostgreSQL: a second, small pool of autocommit connections with `synchronous_commit` off for
     the whole session, so such a write is one round trip (the statement, committed as it runs)
@@ -181,12 +181,12 @@ _WRITER_LOCKS_GUARD = threading.Lock()
 
 def sqlite_writer(engine: Engine) -> AbstractContextManager[object]:
     """SQLite has one writer at a time, and a writer that finds the file locked sleeps in
-        SQLite's busy handler (1, 2, 5, 10 ms …) before it looks again. This process's writers — the
-        order row, the outbox, recorded fills, every `transaction` — take turns on this lock instead,
-        so the one waiting starts the moment the other commits (`bench/order_path_cpu.py`: the order
-        row's wall time 0.69-0.74 → 0.46 ms; right after a market order, whose fills the stream is
-    recording, 1.07 → 0.45 ms together with cheaper fill writes). Reentrant:
-        a writer may open another transaction inside its own, as SQLite would let it (and fail)."""
+    SQLite's busy handler (1, 2, 5, 10 ms …) before it looks again. This process's writers — the
+    order row, the outbox, recorded fills, every `transaction` — take turns on this lock instead,
+    so the one waiting starts the moment the other commits (`bench/order_path_cpu.py`: the order
+    row's wall time 0.69-0.74 → 0.46 ms; right after a market order, whose fills the stream is
+    recording, 1.07 → 0.45 ms together with cheaper fill writes). Reentrant: a writer may open
+    another transaction inside its own, as SQLite would let it (and fail)."""
     if engine.dialect.name != "sqlite":
         return nullcontext()
     with _WRITER_LOCKS_GUARD:
@@ -194,19 +194,3 @@ def sqlite_writer(engine: Engine) -> AbstractContextManager[object]:
         if lock is None:
             lock = _WRITER_LOCKS[engine] = threading.RLock()
     return lock
-
-
-@contextmanager
-def reconcilable_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A `transaction` whose commit does not wait for the disk, for records that reconciliation
-    rebuilds from the exchange if a crash loses them (an order's result, found again by cloid).
-
-    On PostgreSQL the commit returns before its WAL is flushed (`synchronous_commit` off for this
-    transaction only): the write is still atomic, and only a crash of the database server within
-    a fraction of a second can lose it. The order path's own commits stay synchronous; they no
-    longer queue behind these flushes. SQLite commits as usual.
-    """
-    with sqlite_writer(factory.kw["bind"]), factory() as session, session.begin():
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        yield session

@@ -171,9 +171,10 @@ def direct_transaction(engine: Engine, *, wait_for_flush: bool) -> Iterator[Dire
     """One transaction for `DirectStatement`s: committed on success, rolled back on any
     exception.
 
-    ``wait_for_flush=False`` is `reconcilable_transaction`'s commit (PostgreSQL returns before
-    the WAL reaches the disk; SQLite commits as usual). On an engine from
-    `make_unflushed_engine` every statement commits as it runs, without waiting for the disk.
+    ``wait_for_flush=False``: on PostgreSQL the commit returns before the WAL reaches the disk
+    (still atomic; only a crash of the database server within a fraction of a second can lose
+    it); SQLite commits as usual. On an engine from `make_unflushed_engine` every statement
+    commits as it runs, without waiting for the disk.
     """
     with sqlite_writer(engine), engine.begin() as connection:
         if not wait_for_flush and engine.dialect.name == "postgresql" and not is_unflushed(engine):

@@ -36,7 +36,7 @@ from hyperdesk.exchange.errors import ErrorCode
 from hyperdesk.exchange.models import OpenOrder, OrderRequest, OrderResult
 from hyperdesk.exchange.validation import validate_order
 from hyperdesk.persistence.direct import DirectStatement, direct_transaction
-from hyperdesk.persistence.models import Money, Order, Wallet, utcnow
+from hyperdesk.persistence.models import Money, Order, Wallet
 from hyperdesk.trading.cloids import bot_id_of, new_cloid
 from hyperdesk.trading.fills import FillRecorder, RecordedFill
 from hyperdesk.trading.market_view import MarketView
@@ -89,9 +89,6 @@ _ORDER_ROW_KEYS = (
     "size",
     "reduce_only",
     "status",
-    "filled_size",
-    "created_at",
-    "updated_at",
 )
 _INSERT_ORDER = DirectStatement(insert(Order).returning(Order.id), column_keys=_ORDER_ROW_KEYS)
 
@@ -299,7 +296,6 @@ class OrderService:
         self, user_id: int, wallet: OwnedWallet, request: OrderRequest, bot_id: int | None
     ) -> int:
         """The order's row, committed before it is sent: what resolves an unknown outcome."""
-        now = utcnow()
         values: dict[str, Any] = {
             "user_id": user_id,
             "wallet_id": wallet.id,
@@ -314,10 +310,7 @@ class OrderService:
             "size": request.size,
             "reduce_only": request.reduce_only,
             "status": "pending",
-            "filled_size": Decimal(0),
-            "created_at": now,
-            "updated_at": now,
-        }
+        }  # filled_size, created_at and updated_at: the columns' defaults (`DirectStatement`)
         engine = self._engine if self._flush_order_rows else self._unflushed
         with direct_transaction(engine, wait_for_flush=self._flush_order_rows) as connection:
             return int(connection.run(_INSERT_ORDER, values))

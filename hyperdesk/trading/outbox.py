@@ -114,16 +114,16 @@ class Outbox:
 
         Never raises and never waits for the database. Deferred writes are tried in the order
         they were handed over; one that fails is retried later, so writes must not depend on
-        their order (a late order result never undoes its cancel: see `_STORE_RESULT` in the order service).
+        their order (a late order result never undoes its cancel: `_STORE_RESULT` in `orders`).
         """
         self._queue(_Owed(what, write, 0, time.monotonic()))
 
     def defer_statement(
         self, what: str, engine: Engine, statement: DirectStatement, params: dict[str, Any]
     ) -> None:
-        """`defer` for a write that is one statement (committed without waiting for the disk,
-        like `reconcilable_transaction`). Statements waiting when the outbox thread gets to them
-        are stored in one transaction: under load, one commit for many orders' bookkeeping."""
+        """`defer` for a write that is one statement (committed without waiting for the disk:
+        `direct_transaction`). It lingers, then is stored in one transaction with every
+        statement deferred meanwhile: under load, one commit for many orders' bookkeeping."""
         owed = _Statement(engine, statement, params)
         self._queue(_Owed(what, owed.run, 0, time.monotonic() + self._linger, owed))
 
@@ -203,8 +203,8 @@ class Outbox:
         return min(self._owed, key=lambda o: o.due, default=None)
 
     def _batch_with(self, first: _Owed) -> list[_Owed]:
-        """`first` and the statements for its database that are due and never failed, in the
-        order they were handed over (the caller holds the lock)."""
+        """`first` and the statements for its database that were never tried, lingering or not,
+        in the order they were handed over (the caller holds the lock)."""
         if first.statement is None or first.attempts:
             return [first]
         engine = first.statement.engine

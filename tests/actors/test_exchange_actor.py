@@ -251,7 +251,9 @@ def test_place_cancel_and_modify_through_the_actor(paper_server, desk, caplog):
 
     placed = desk.client.place_order(1, OrderRequest("BTC", True, D("0.01"), price))
     assert placed.status == "resting"
-    modified = desk.client.modify_order(1, placed.oid, OrderRequest("BTC", True, D("0.02"), price))
+    modified = asyncio.run(
+        desk.client.modify_order_async(1, placed.oid, OrderRequest("BTC", True, D("0.02"), price))
+    )
     assert modified.status == "resting"
     (resting,) = desk.client.open_orders(address)
     assert resting.size == D("0.02")
