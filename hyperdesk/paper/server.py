@@ -19,7 +19,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeGuard
@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 
 from hyperdesk.paper import manual_time, signing
 from hyperdesk.paper.clock import ManualClock
@@ -85,6 +86,21 @@ def _json_response(body: Any, status_code: int = 200) -> Response:
         status_code=status_code,
         media_type="application/json",
     )
+
+
+class _AnswerThenEvents(Response):
+    """An action's answer that, once sent (or failed to send), lets its websocket events go
+    (`WebsocketHub.answer_first`)."""
+
+    def __init__(self, body: Any, release: Callable[[], None]) -> None:
+        super().__init__(json.dumps(body, separators=(",", ":")), media_type="application/json")
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
 
 
 def _unprocessable(detail: str) -> PlainTextResponse:
@@ -356,12 +372,13 @@ def create_paper_app(exchange: PaperExchange) -> Starlette:
             body = await _read_json(request)
             action = body.get("action") if isinstance(body, dict) else None
             charge(request, exchange_weight(action) if isinstance(action, dict) else 1)
-            result = await run_in_threadpool(core.execute, body)
+            with hub.answer_first() as release:
+                result = await run_in_threadpool(core.execute, body)
         except MalformedRequest as exc:
             return _unprocessable(str(exc))
         except RateLimited:
             return _json_response(None, 429)
-        return _json_response(result)
+        return _AnswerThenEvents(result, release)
 
     async def faucet_endpoint(request: Request) -> Response:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -259,3 +260,122 @@ def test_slow_client_is_disconnected_instead_of_buffering_forever():
         return socket.close_code
 
     assert asyncio.run(scenario()) == 1008
+
+
+def test_an_actions_answer_is_sent_before_its_websocket_pushes():
+    """Hyperliquid does not hold an action's answer while it pushes the action's events; here the
+    pushes ran first on the answer's own event loop, so a client that follows its own orders got
+    every answer later than one that does not."""
+    import eth_account
+    from starlette.testclient import TestClient
+
+    from hyperdesk.paper.clock import ManualClock
+    from hyperdesk.paper.exchange import PaperExchange
+    from hyperdesk.paper.server import create_paper_app
+    from tests.paper.rawsign import l1_envelope, now_ms
+
+    exchange = PaperExchange(paper_test_config(), ManualClock(start_ms=now_ms()))
+    wallet = eth_account.Account.create()
+    exchange.faucet(wallet.address.lower(), Decimal(100_000))
+    app = create_paper_app(exchange)
+    sent: list[str] = []  # what the server sent, in the order it sent it
+
+    async def recording(scope, receive, send):
+        async def record(message):
+            if message["type"] == "http.response.body" and scope["path"] == "/exchange":
+                sent.append("answer")
+            elif message["type"] == "websocket.send" and message["text"].startswith(
+                '{"channel":"orderUpdates"'
+            ):
+                sent.append("push")
+            await send(message)
+
+        await app(scope, receive, record)
+
+    asset = next(
+        i for i, m in enumerate(exchange.info({"type": "meta"})["universe"]) if m["name"] == "ETH"
+    )
+    order = {
+        "type": "order",
+        "orders": [
+            {
+                "a": asset,
+                "b": True,
+                "p": "1000",
+                "s": "0.01",
+                "r": False,
+                "t": {"limit": {"tif": "Gtc"}},
+            }
+        ],
+        "grouping": "na",
+    }
+    with TestClient(recording) as client, client.websocket_connect("/ws") as ws:
+        assert ws.receive_text() == "Websocket connection established."
+        ws.send_json(
+            {
+                "method": "subscribe",
+                "subscription": {"type": "orderUpdates", "user": wallet.address},
+            }
+        )
+        assert ws.receive_json()["channel"] == "subscriptionResponse"
+        for _ in range(3):
+            answer = client.post("/exchange", json=l1_envelope(wallet, order))
+            assert answer.json()["response"]["data"]["statuses"][0]["resting"]
+            assert ws.receive_json()["channel"] == "orderUpdates"
+    assert sent == ["answer", "push"] * 3
+
+
+def test_events_made_while_an_action_is_held_follow_its_events():
+    """Holding one action's events must not reorder the stream: a tick's event made meanwhile
+    waits behind them, and an action that fails lets its events go."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from starlette.websockets import WebSocketState
+
+    from hyperdesk.paper.events import Event
+    from hyperdesk.paper.ws import Connection, WebsocketHub, topic_of
+
+    class Socket:
+        application_state = WebSocketState.CONNECTED
+
+    def trade(px: str) -> Event:
+        return Event("trades", "ETH", [{"coin": "ETH", "px": px, "sz": "1"}])
+
+    def queued(conn: Connection) -> list[str]:
+        frames = []
+        while not conn.queue.empty():
+            frames.append(json.loads(conn.queue.get_nowait())["data"][0]["px"])
+        return frames
+
+    async def scenario() -> tuple[list[str], list[str], list[str]]:
+        engine = SimpleNamespace(config=paper_test_config(), add_listener=lambda fn: None)
+        hub = WebsocketHub(engine, core=None)  # type: ignore[arg-type]
+        hub.attach_to_running_loop()
+        conn = Connection(Socket(), "127.0.0.1")  # type: ignore[arg-type]
+        topic = topic_of({"type": "trades", "coin": "ETH"})
+        conn.topics[topic] = {}
+        hub._subscribers[(topic.channel, topic.key)].add(conn)
+
+        with hub.answer_first() as release:
+            await asyncio.to_thread(hub._on_engine_event, trade("1"))  # the action's own
+        hub._on_engine_event(trade("2"))  # a tick, after it, not held
+        await asyncio.sleep(0.01)
+        while_held = queued(conn)
+        release()
+        after = queued(conn)
+
+        def failing_action() -> None:
+            with hub.answer_first():
+                hub._on_engine_event(trade("3"))
+                raise RuntimeError("the action failed")
+
+        with pytest.raises(RuntimeError):
+            failing_action()
+        await asyncio.sleep(0.01)
+        return while_held, after, queued(conn)
+
+    while_held, after_release, after_failure = asyncio.run(scenario())
+    assert while_held == []
+    assert after_release == ["1", "2"]
+    assert after_failure == ["3"]
