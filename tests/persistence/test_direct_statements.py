@@ -150,3 +150,48 @@ def test_an_unflushed_engine_stores_through_direct_statements_too(db_engine, wal
         if unflushed is not db_engine:
             unflushed.dispose()
     assert _row(db_engine, "0x" + "e" * 32).status == "pending"
+
+
+def test_sqlite_writes_on_one_kept_connection_replaced_when_lost_and_closed_with_the_engine(
+    tmp_path,
+):
+    """On SQLite the direct statements keep one connection instead of a checkout per write: it
+    must survive a failed transaction, be replaced once invalidated, serve a transaction opened
+    inside another through the pool, and not outlive the engine."""
+    from hyperdesk.persistence.database import make_engine
+    from hyperdesk.persistence.migrate import upgrade_to_head
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'kept.db'}")
+    upgrade_to_head(engine)
+    with make_session_factory(engine)() as session, session.begin():
+        user, row = add_user_and_wallet(session, "dora", "0x" + "2" * 40)
+        ids = (user.id, row.id)
+
+    def connection_of_one_write(cloid: str) -> Any:
+        with direct_transaction(engine, wait_for_flush=True) as connection:
+            connection.run(INSERT, _order(ids, cloid))
+            return connection._connection
+
+    first = connection_of_one_write("0x" + "1" * 32)
+    assert connection_of_one_write("0x" + "2" * 32) is first
+    with pytest.raises(IntegrityError):
+        connection_of_one_write("0x" + "2" * 32)  # rolled back, the connection kept
+    assert connection_of_one_write("0x" + "3" * 32) is first
+
+    first.invalidate()
+    second = connection_of_one_write("0x" + "4" * 32)
+    assert second is not first
+
+    with direct_transaction(engine, wait_for_flush=True) as outer:
+        outer.run(INSERT, _order(ids, "0x" + "5" * 32))
+        assert outer._connection is second
+        # (SQLite would make a second writer wait for this one; a nested transaction that only
+        # reads shows which connection it was given: not the kept one, busy with `outer`.)
+        with direct_transaction(engine, wait_for_flush=True) as inner:
+            assert inner._connection is not second
+    with make_session_factory(engine)() as session:
+        count = session.scalar(text("SELECT count(*) FROM orders"))
+    assert count == 5
+
+    engine.dispose()
+    assert second.closed
