@@ -17,6 +17,7 @@ from hyperdesk.accounts.assembly import account_service
 from hyperdesk.accounts.tokens import TokenService
 from hyperdesk.bots_engine.service import BotService
 from hyperdesk.errors import ConfigurationError
+from hyperdesk.exchange.answer_priority import ANSWERS
 from hyperdesk.keystore import KeystoreError, ensure_keyring
 from hyperdesk.persistence.checkpoints import WalCheckpointer
 from hyperdesk.persistence.database import (
@@ -171,6 +172,7 @@ class Runtime:
             max_ws_users=settings.stream_max_users,
             max_subscriptions=settings.stream_max_subscriptions,
             poll_interval=settings.stream_poll_seconds,
+            before_frame=ANSWERS.yield_to_answers,
         )
         self._stops.append(lambda: stream_ref.stop(timeout=10))
         stream = stream_ref.proxy()

@@ -51,6 +51,7 @@ from typing import Any
 import pykka
 from anyio import to_thread
 
+from hyperdesk.exchange.answer_priority import ANSWERS
 from hyperdesk.exchange.errors import (
     ExchangeRejected,
     ExchangeTimeout,
@@ -136,6 +137,7 @@ class SignedCall:
     reply: Callable[[Any, BaseException | None], None]
     before_send: Callable[[], None] | None = None
     on_answer: Callable[[Any], None] | None = None
+    answering: bool = False  # an order request's call (`AnswerPriority`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,19 +175,20 @@ class SignerActor(pykka.ThreadingActor):
 
     def submit(self, call: SignedCall) -> None:
         """Tell. Run ``call`` and hand its outcome to ``call.reply`` (see ``SignedCall``)."""
-        try:
-            if call.before_send is not None:
-                call.before_send()
-            result = getattr(self, call.method)(*call.args)
-        except Exception as exc:
-            call.reply(None, exc)
-            return
-        if call.on_answer is not None:
+        with ANSWERS.serving(call.answering):
             try:
-                call.on_answer(result)
-            except Exception:
-                logger.exception("%s: bookkeeping after the answer failed", call.method)
-        call.reply(result, None)
+                if call.before_send is not None:
+                    call.before_send()
+                result = getattr(self, call.method)(*call.args)
+            except Exception as exc:
+                call.reply(None, exc)
+                return
+            if call.on_answer is not None:
+                try:
+                    call.on_answer(result)
+                except Exception:
+                    logger.exception("%s: bookkeeping after the answer failed", call.method)
+            call.reply(result, None)
 
     def place_order(self, request: OrderRequest) -> OrderResult:
         """Ask. Pre-trade gate, then place; never raises for an exchange refusal."""
@@ -545,7 +548,14 @@ class ExchangeClient:
         def reply(result: Any, error: BaseException | None) -> None:
             loop.call_soon_threadsafe(_settle, answer, result, error)
 
-        call = SignedCall(method, args, reply, before_send=before_send, on_answer=on_answer)
+        call = SignedCall(
+            method,
+            args,
+            reply,
+            before_send=before_send,
+            on_answer=on_answer,
+            answering=ANSWERS.in_answer(),
+        )
         try:
             route.signer.actor_ref.tell(call)
         except pykka.ActorDeadError:

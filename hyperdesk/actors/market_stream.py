@@ -294,6 +294,7 @@ class MarketStreamActor(pykka.ThreadingActor):
         backoff: Backoff | None = None,
         clock_ms: Callable[[], int] | None = None,
         fetch_workers: int = 2,
+        before_frame: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
         self._base_url = base_url
@@ -321,6 +322,7 @@ class MarketStreamActor(pykka.ThreadingActor):
         self._backoff = backoff
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self._fetch_workers = fetch_workers
+        self._before_frame = before_frame
 
         self._client: WsClient | None = None
         self._order_clients: dict[str, WsClient] = {}
@@ -924,4 +926,5 @@ class MarketStreamActor(pykka.ThreadingActor):
             backoff=self._backoff,
             clock_ms=self._clock_ms,
             name=f"ws-{connection[:12]}",
+            before_frame=self._before_frame,
         )

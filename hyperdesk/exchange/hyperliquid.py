@@ -50,6 +50,7 @@ from hyperliquid.utils.signing import (
     sign_user_signed_action,
 )
 
+from hyperdesk.exchange.answer_priority import ANSWERS
 from hyperdesk.exchange.errors import (
     ErrorCode,
     ExchangeError,
@@ -649,7 +650,8 @@ class HyperliquidAPI:
             "expiresAfter": None,
         }
         try:
-            answer = client.transport.post(payload)
+            with ANSWERS.awaiting_exchange():
+                answer = client.transport.post(payload)
         except SendRefused as exc:
             raise ExchangeUnavailable("cannot connect to the exchange") from exc
         except SendUnknown as exc:

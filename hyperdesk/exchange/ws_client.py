@@ -135,6 +135,7 @@ class WsClient:
         rng: random.Random | None = None,
         clock_ms: Callable[[], int] = _now_ms,
         name: str = "ws-client",
+        before_frame: Callable[[], None] | None = None,
     ) -> None:
         self.url = ws_url_from_base_url(base_url)
         self._on_event = on_event
@@ -147,6 +148,8 @@ class WsClient:
         self._rng = rng or random.Random()  # jitter, not security
         self._clock_ms = clock_ms
         self._name = name
+        # Called when a frame has arrived, before it is read (`AnswerPriority.yield_to_answers`).
+        self._before_frame = before_frame
 
         self._lock = threading.Lock()  # guards _subscriptions, _sock, sending
         self._subscriptions: dict[str, dict[str, Any]] = {}
@@ -316,6 +319,8 @@ class WsClient:
             try:
                 if not self._readable(sock, poll):
                     continue
+                if self._before_frame is not None:
+                    self._before_frame()
                 opcode, payload = sock.recv_data(control_frame=True)
             except Exception as exc:  # a broken socket of any kind
                 return last_received_ms, f"{type(exc).__name__}: {exc}"

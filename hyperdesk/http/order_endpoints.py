@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl
 from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hyperdesk.exchange.answer_priority import ANSWERS
 from hyperdesk.http.body_limit import replaying
 from hyperdesk.http.deps import user_of_token
 from hyperdesk.http.errors import error_response
@@ -70,12 +71,15 @@ class OrderEndpoints:
             await self.app(scope, replaying(body, receive), send)
             return
         services: Services = scope["app"].state.services
-        try:
-            user = await user_of_token(services, _bearer(headers.get(b"authorization")))
-            response = await call(services, user)
-        except Exception as exc:  # the same answers FastAPI's handlers give
-            response = error_response(exc)
-        await response(scope, receive, send)
+        # Busy on the CPU from here until the response is written, except while the signer waits
+        # for the exchange: the stream's threads hold their frames back meanwhile (bounded).
+        with ANSWERS.answering():
+            try:
+                user = await user_of_token(services, _bearer(headers.get(b"authorization")))
+                response = await call(services, user)
+            except Exception as exc:  # the same answers FastAPI's handlers give
+                response = error_response(exc)
+            await response(scope, receive, send)
 
 
 def _recognised(method: str, item: re.Match[str] | None, body: bytes, query: bytes) -> Any:

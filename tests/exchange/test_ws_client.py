@@ -246,3 +246,25 @@ def test_stop_closes_the_connection_and_silences_the_callback(
     fake_ws.broadcast({"channel": "allMids", "data": {"mids": {}}})
     assert len(events.events) == count
     assert events.of(WsDisconnected) == []
+
+
+def test_each_frame_waits_its_turn_before_it_is_read(
+    fake_ws: FakeHyperliquidWs, make_client: Any
+) -> None:
+    """`before_frame` (the stream gives `AnswerPriority.yield_to_answers`) runs once per frame,
+    before the frame is read: while it blocks, nothing of that frame is delivered."""
+    gate = threading.Event()
+    turns: list[int] = []
+
+    def before_frame() -> None:
+        turns.append(1)
+        gate.wait(10)
+
+    client, events = make_client(fake_ws.base_url, before_frame=before_frame)
+    client.start()
+    wait_until(lambda: events.of(WsConnected))
+    fake_ws.broadcast({"channel": "allMids", "data": {"mids": {"BTC": "100.0"}}})
+    wait_until(lambda: turns, message="before_frame was not called")
+    assert not events.channel("allMids")  # held back by before_frame
+    gate.set()
+    wait_until(lambda: events.channel("allMids"), message="the frame never came")
