@@ -15,8 +15,8 @@ its response is written, and frames wait for a moment when no request is busy. I
 
 Bounded both ways, so the stream can never be starved by a busy desk: a frame waits at most
 ``max_wait``, and each stream thread has a budget of waiting time that refills at ``max_share``
-of the clock (a token bucket holding at most ``max_wait``): however many answers are in flight,
-no stream thread spends more than that share of its time held back.
+of the clock (a token bucket holding at most ``max_wait``): however many requests are busy, no
+stream thread spends more than that share of its time held back.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class AnswerPriority:
                 self._idle.notify_all()
 
     def yield_to_answers(self) -> None:
-        """On a stream thread, before it handles a frame: wait while answers are in flight,
+        """On a stream thread, before it handles a frame: wait while an order request is busy,
         within the bounds above."""
         budget = self._budget()
         now = self._clock()
