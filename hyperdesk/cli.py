@@ -52,6 +52,9 @@ def serve(settings: Settings) -> int:
 
 
 def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    # Once: a second SIGTERM must not interrupt the stop the first one started (it would leave
+    # the paper exchange and the actors half stopped). SIGKILL still ends a stop that hangs.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise SystemExit(0)
 
 

@@ -75,6 +75,21 @@ class PaperProcess:
         return output
 
 
+def test_a_burst_of_stop_signals_still_stops_the_exchange_cleanly(tmp_path):
+    """A second SIGTERM that arrived while the first one's handler held the stop event's lock
+    deadlocked the exchange forever (its state file locked, the next start refused): seen after
+    `kill -9` of the app, under load. However many signals come, it stops, saving its state."""
+    state = tmp_path / "paper-state.json"
+    for _ in range(3):
+        paper = PaperProcess(state)
+        for _ in range(200):
+            paper.process.send_signal(signal.SIGTERM)
+            paper.process.send_signal(signal.SIGINT)
+        output, _ = paper.process.communicate(timeout=30)
+        assert paper.process.returncode == 0, output
+        assert "paper exchange stopped" in output
+
+
 def _saved_state(path: Path) -> dict[str, Any]:
     """The body of the state file as it is on disk right now."""
     return json.loads(path.read_bytes().split(b"\n", 1)[1])

@@ -12,7 +12,6 @@ import argparse
 import logging
 import signal
 import sys
-import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -123,9 +122,14 @@ def main(argv: list[str] | None = None) -> int:
             address, _, usd = item.partition("=")
             exchange.faucet(address.lower(), Decimal(usd or "10000"))
 
-    stop = threading.Event()
+    # A signal handler runs on the main thread between two of its bytecodes, even inside a lock
+    # that thread holds, so it must take none: `Event.set` does, and a second SIGTERM arriving
+    # while the first one's handler held the event's lock deadlocked the stop forever (seen
+    # after `kill -9` of the app, which then could not start another exchange on this state).
+    # The handler only notes the request; the main thread looks five times a second.
+    stop_requested: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda signum, _frame: stop_requested.append(signum))
 
     server = PaperServer(exchange, host=args.host, port=args.port, log_level=args.log_level)
     try:
@@ -134,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             f"paper exchange on {base_url} (websocket {server.ws_url}, {args.clock} clock)",
             flush=True,
         )
-        stop.wait()
+        while not stop_requested:
+            time.sleep(0.2)
     finally:
         server.stop()
         if snapshotter is not None:
