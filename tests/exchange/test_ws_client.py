@@ -61,6 +61,12 @@ class FakeHyperliquidWs:
             with self.lock:
                 self.connections.remove(ws)
 
+    def wait_for_a_connection(self) -> None:
+        """Until the server side has the client's connection: a client may see its handshake
+        complete before the server's handler has registered it, and a broadcast in between
+        reaches nobody."""
+        wait_until(lambda: self.connections, message="no connection on the server side")
+
     def broadcast(self, message: dict[str, Any]) -> None:
         with self.lock:
             conns = list(self.connections)
@@ -172,6 +178,7 @@ def test_a_text_frame_that_is_not_utf8_is_dropped_and_the_connection_kept(
     client, events = make_client(fake_ws.base_url)
     client.start()
     wait_until(lambda: events.of(WsConnected))
+    fake_ws.wait_for_a_connection()
     fake_ws.broadcast_text_bytes(b'{"channel": "allMids", "data": {"mids": {"BTC": "\xff"}}}')
     fake_ws.broadcast({"channel": "allMids", "data": {"mids": {"BTC": "100.0"}}})
     mids = wait_until(lambda: events.channel("allMids"))
@@ -263,6 +270,7 @@ def test_each_frame_waits_its_turn_before_it_is_read(
     client, events = make_client(fake_ws.base_url, before_frame=before_frame)
     client.start()
     wait_until(lambda: events.of(WsConnected))
+    fake_ws.wait_for_a_connection()
     fake_ws.broadcast({"channel": "allMids", "data": {"mids": {"BTC": "100.0"}}})
     wait_until(lambda: turns, message="before_frame was not called")
     assert not events.channel("allMids")  # held back by before_frame
