@@ -82,10 +82,15 @@ def test_a_burst_of_stop_signals_still_stops_the_exchange_cleanly(tmp_path):
     state = tmp_path / "paper-state.json"
     for _ in range(3):
         paper = PaperProcess(state)
-        for _ in range(200):
-            paper.process.send_signal(signal.SIGTERM)
-            paper.process.send_signal(signal.SIGINT)
-        output, _ = paper.process.communicate(timeout=30)
+        try:
+            for _ in range(200):
+                paper.process.send_signal(signal.SIGTERM)
+                paper.process.send_signal(signal.SIGINT)
+            output, _ = paper.process.communicate(timeout=30)
+        finally:
+            if paper.process.poll() is None:  # deadlocked: do not leave it holding the state
+                paper.process.kill()
+                paper.process.communicate(timeout=30)
         assert paper.process.returncode == 0, output
         assert "paper exchange stopped" in output
 
