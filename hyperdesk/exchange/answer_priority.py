@@ -56,7 +56,7 @@ class AnswerPriority:
         self._max_share = max_share
         self._clock = clock
         self._idle = threading.Condition(threading.Lock())
-        self._answering = 0
+        self._busy = 0
         self._waiting = 0
         self._held = 0
         self._budgets = threading.local()  # each stream thread's `_Budget`
@@ -102,8 +102,8 @@ class AnswerPriority:
 
     def _busier(self, change: int) -> None:
         with self._idle:
-            self._answering += change
-            if self._answering == 0:
+            self._busy += change
+            if self._busy == 0:
                 self._idle.notify_all()
 
     def yield_to_answers(self) -> None:
@@ -116,12 +116,12 @@ class AnswerPriority:
         if budget.left <= 0:
             return
         with self._idle:
-            if self._answering == 0:
+            if self._busy == 0:
                 return
             self._held += 1
             self._waiting += 1
             try:
-                self._idle.wait_for(lambda: self._answering == 0, timeout=budget.left)
+                self._idle.wait_for(lambda: self._busy == 0, timeout=budget.left)
             finally:
                 self._waiting -= 1
         done = self._clock()
@@ -138,7 +138,7 @@ class AnswerPriority:
     def busy(self) -> int:
         """Order requests busy on the CPU right now."""
         with self._idle:
-            return self._answering
+            return self._busy
 
     @property
     def held(self) -> int:

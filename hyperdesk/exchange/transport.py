@@ -95,8 +95,9 @@ class ActionTransport:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
         self._timeout = timeout
         self._https = target.scheme == "https"
+        default_port = 443 if self._https else 80
         self._host = target.hostname
-        self._port = target.port or (443 if self._https else 80)
+        self._port = target.port or default_port
         self._path = target.path.rstrip("/") + "/exchange"
         self._tls: ssl.SSLContext | None = None
         if self._https:
@@ -110,12 +111,8 @@ class ActionTransport:
             if self._proxy is not None and not self._https
             else self._path
         )
-        default_port = 443 if self._https else 80
-        host = self._host if self._port == default_port else f"{self._host}:{self._port}"
-        if ":" in self._host:  # an IPv6 literal
-            host = (
-                f"[{self._host}]" if self._port == default_port else f"[{self._host}]:{self._port}"
-            )
+        name = f"[{self._host}]" if ":" in self._host else self._host  # an IPv6 literal
+        host = name if self._port == default_port else f"{name}:{self._port}"
         self._head = (
             f"POST {self._target} HTTP/1.1\r\nHost: {host}\r\n"
             "Accept-Encoding: identity\r\nContent-Type: application/json\r\nContent-Length: "

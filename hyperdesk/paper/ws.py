@@ -245,12 +245,9 @@ class WebsocketHub:
         made meanwhile by anything else queue behind them. An exception from inside releases them."""
         held = _Held()
         token = _HOLDING.set(held)
-        released = False
 
         def release() -> None:
-            nonlocal released
-            if not released:
-                released = True
+            if not held.released:
                 held.released = True
                 self._drain()
 

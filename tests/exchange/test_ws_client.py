@@ -113,6 +113,15 @@ class Recorder:
         return [e.message for e in self.of(WsMessage) if e.message.get("channel") == channel]
 
 
+def _started(make_client: Any, fake_ws: FakeHyperliquidWs, **kwargs: Any) -> tuple[Any, Any]:
+    """A client started and connected, its connection registered on the server side too."""
+    client, events = make_client(fake_ws.base_url, **kwargs)
+    client.start()
+    wait_until(lambda: events.of(WsConnected))
+    fake_ws.wait_for_a_connection()
+    return client, events
+
+
 @pytest.fixture
 def fake_ws() -> Iterator[FakeHyperliquidWs]:
     server = FakeHyperliquidWs()
@@ -175,10 +184,7 @@ def test_subscriptions_made_before_start_are_sent_on_connect_and_frames_delivere
 def test_a_text_frame_that_is_not_utf8_is_dropped_and_the_connection_kept(
     fake_ws: FakeHyperliquidWs, make_client: Any
 ) -> None:
-    client, events = make_client(fake_ws.base_url)
-    client.start()
-    wait_until(lambda: events.of(WsConnected))
-    fake_ws.wait_for_a_connection()
+    client, events = _started(make_client, fake_ws)
     fake_ws.broadcast_text_bytes(b'{"channel": "allMids", "data": {"mids": {"BTC": "\xff"}}}')
     fake_ws.broadcast({"channel": "allMids", "data": {"mids": {"BTC": "100.0"}}})
     mids = wait_until(lambda: events.channel("allMids"))
@@ -243,9 +249,7 @@ def test_client_retries_until_the_server_comes_up_then_stops_cleanly(make_client
 def test_stop_closes_the_connection_and_silences_the_callback(
     fake_ws: FakeHyperliquidWs, make_client: Any
 ) -> None:
-    client, events = make_client(fake_ws.base_url)
-    client.start()
-    wait_until(lambda: events.of(WsConnected))
+    client, events = _started(make_client, fake_ws)
     client.stop()
     assert not client.connected
     wait_until(lambda: not fake_ws.connections)
@@ -267,10 +271,7 @@ def test_each_frame_waits_its_turn_before_it_is_read(
         turns.append(1)
         gate.wait(10)
 
-    client, events = make_client(fake_ws.base_url, before_frame=before_frame)
-    client.start()
-    wait_until(lambda: events.of(WsConnected))
-    fake_ws.wait_for_a_connection()
+    _client, events = _started(make_client, fake_ws, before_frame=before_frame)
     fake_ws.broadcast({"channel": "allMids", "data": {"mids": {"BTC": "100.0"}}})
     wait_until(lambda: turns, message="before_frame was not called")
     assert not events.channel("allMids")  # held back by before_frame
